@@ -1,0 +1,149 @@
+//! Command-line grammar (clap derive). Pure parsing: nothing here touches the
+//! system; the subcommand modules do that.
+
+use std::path::PathBuf;
+
+use badgateway_report::Format;
+use clap::{Args, Parser, Subcommand};
+
+/// Tells you why nginx answers 502 Bad Gateway (or 504), where the evidence
+/// is, and what to change.
+#[derive(Debug, Parser)]
+#[command(
+    name = "badgateway",
+    version,
+    about = "Tells you why nginx answers 502 Bad Gateway (or 504), where the evidence is, and what to change."
+)]
+#[command(
+    after_help = "Exit status: 0 no problem found, 1 problems found, 2 usage or input error."
+)]
+pub struct Cli {
+    /// Options shared by every subcommand.
+    #[command(flatten)]
+    pub common: Common,
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand accepts.
+#[derive(Debug, Args)]
+pub struct Common {
+    /// Main nginx config file (default: the running master's, else nginx -V's).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// nginx prefix (like `nginx -p`): base for relative log and pid paths.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub prefix: Option<PathBuf>,
+    /// Output format: text, json, markdown (and sarif for `config`).
+    #[arg(long, global = true, default_value = "text", value_name = "FORMAT")]
+    pub format: Format,
+    /// Only consider log entries newer than this (duration like 1h, 30m, or a timestamp).
+    #[arg(long, global = true, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Send no network traffic (no probes).
+    #[arg(long, global = true)]
+    pub no_probe: bool,
+    /// Never colour the output.
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// Less output.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More output (repeat for even more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// The subcommands (SPEC "Commands").
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Full diagnosis of this host: config, logs, probes, host facts, ranked findings.
+    Diagnose(DiagnoseArgs),
+    /// Offline analysis of error and/or access logs: counts by cause, upstream, location, time.
+    Logs(LogsArgs),
+    /// Explain one error-log line (argument or stdin).
+    Explain(ExplainArgs),
+    /// Static analysis of the config tree for 502/504-prone mistakes.
+    Config(ConfigArgs),
+    /// Which server and location a URL matches, and the upstream request it becomes.
+    Route(RouteArgs),
+    /// Probe one upstream: resolution, connect (errno), TLS, protocol, latency.
+    Probe(ProbeArgs),
+    /// Long-running agent: tail logs, health-check upstreams, serve /metrics.
+    Watch(WatchArgs),
+    /// Reproduce a named failure with a private nginx and a faulty backend, then diagnose it.
+    Lab(LabArgs),
+}
+
+/// `badgateway diagnose`.
+#[derive(Debug, Args)]
+pub struct DiagnoseArgs {}
+
+/// `badgateway logs FILE...`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Log files (plain, .gz, rotated sets, or - for stdin).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Only consider entries older than this.
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+    /// The access log's log_format (when no config names it).
+    #[arg(long, value_name = "FORMAT")]
+    pub log_format: Option<String>,
+}
+
+/// `badgateway explain [LINE]`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The error-log line (read from stdin when absent).
+    pub line: Option<String>,
+}
+
+/// `badgateway config [FILE]`.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Main config file (or an `nginx -T` dump); overrides --config.
+    pub file: Option<PathBuf>,
+    /// Exit 1 when a finding at or above this severity exists.
+    #[arg(long, default_value = "warning", value_name = "SEVERITY")]
+    pub fail_on: badgateway_cause::Severity,
+    /// Assume this nginx version for version-dependent defaults (default: the installed nginx's).
+    #[arg(long, value_name = "X.Y.Z")]
+    pub nginx_version: Option<String>,
+}
+
+/// `badgateway route URL`.
+#[derive(Debug, Args)]
+pub struct RouteArgs {
+    /// The request URL (http://host[:port]/path?query).
+    pub url: String,
+    /// Request method.
+    #[arg(long, default_value = "GET", value_name = "M")]
+    pub method: String,
+    /// Extra request header (repeatable).
+    #[arg(long = "header", value_name = "H:V")]
+    pub headers: Vec<String>,
+}
+
+/// `badgateway probe TARGET`.
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// 127.0.0.1:8000, http://…, https://…, unix:/path, fastcgi://…, uwsgi://…, scgi://…, grpc://….
+    pub target: String,
+    /// Timeout per probe phase, in seconds.
+    #[arg(long, default_value = "1.5", value_name = "SECONDS")]
+    pub timeout: f64,
+}
+
+/// `badgateway watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {}
+
+/// `badgateway lab [SCENARIO]`.
+#[derive(Debug, Args)]
+pub struct LabArgs {
+    /// Scenario name (list them when absent).
+    pub scenario: Option<String>,
+}

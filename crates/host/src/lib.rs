@@ -1,0 +1,4 @@
+//! Read-only inspection of the host nginx runs on: processes, listening
+//! sockets, PHP-FPM pools, limits, kernel OOM kills, security policy. Every
+//! parser is a pure function over text; a thin reader feeds it from a root
+//! path so tests can point it at a fixture tree.

@@ -1,0 +1,9 @@
+//! Renderers shared by every command: output formats, colour decisions, and
+//! the neutralisation of attacker-controlled text before it reaches a
+//! terminal. Command-specific renderers live in their own modules.
+
+pub mod escape;
+pub mod format;
+
+pub use escape::{neutralize, neutralize_str};
+pub use format::Format;

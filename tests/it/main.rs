@@ -1,0 +1,6 @@
+//! Binary-level integration tests, all in one test binary. Tests that need a
+//! real nginx use `badgateway_lab::require_nginx()`: under `CI=true` a
+//! missing nginx fails them instead of skipping.
+
+mod harness;
+mod util;

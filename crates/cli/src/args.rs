@@ -132,9 +132,33 @@ pub struct RouteArgs {
 pub struct ProbeArgs {
     /// 127.0.0.1:8000, http://…, https://…, unix:/path, fastcgi://…, uwsgi://…, scgi://…, grpc://….
     pub target: String,
-    /// Timeout per probe phase, in seconds.
+    /// Timeout per probe phase (connect, TLS handshake, read), in seconds.
     #[arg(long, default_value = "1.5", value_name = "SECONDS")]
     pub timeout: f64,
+    /// Send SNI, as with `proxy_ssl_server_name on` (nginx sends none by default).
+    #[arg(long)]
+    pub sni: bool,
+    /// The name checked against the certificate and sent as SNI (`proxy_ssl_name`).
+    #[arg(long, value_name = "NAME")]
+    pub ssl_name: Option<String>,
+    /// Trust anchors for the verification result (`proxy_ssl_trusted_certificate`).
+    #[arg(long, value_name = "FILE")]
+    pub trusted_certificate: Option<PathBuf>,
+    /// PHP-FPM `ping.path`: send a real FastCGI request for it instead of FCGI_GET_VALUES.
+    #[arg(long, value_name = "PATH")]
+    pub ping_path: Option<String>,
+    /// Header buffer in force (`proxy_buffer_size`, `fastcgi_buffer_size`…), e.g. 4k, 16k.
+    #[arg(long, value_name = "SIZE")]
+    pub buffer_size: Option<String>,
+    /// The nginx worker's user (the `user` directive): check unix-socket access as this user.
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// The `user` directive's group (default: the group named like the user).
+    #[arg(long, value_name = "GROUP", requires = "user")]
+    pub group: Option<String>,
+    /// Do not open extra connections to identify the peer's protocol.
+    #[arg(long)]
+    pub no_identify: bool,
 }
 
 /// `badgateway watch`.

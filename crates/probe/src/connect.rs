@@ -189,9 +189,14 @@ fn failed(start: Instant, err: &io::Error) -> Connected {
     }
 }
 
-/// Milliseconds since `start`, as a float.
+/// Milliseconds since `start`, rounded to microseconds.
 pub fn ms_since(start: Instant) -> f64 {
-    start.elapsed().as_secs_f64() * 1e3
+    round_ms(start.elapsed().as_secs_f64() * 1e3)
+}
+
+/// Round milliseconds to three decimals (microseconds).
+pub fn round_ms(ms: f64) -> f64 {
+    (ms * 1e3).round() / 1e3
 }
 
 /// Connect to a TCP address with a timeout (non-blocking connect, then wait

@@ -37,6 +37,21 @@ pub enum Ended {
     Handshake,
 }
 
+impl Ended {
+    /// The kebab-case value used in JSON.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Ended::Complete => "complete",
+            Ended::Eof => "eof",
+            Ended::Timeout => "timeout",
+            Ended::Reset => "reset",
+            Ended::Cap => "cap",
+            Ended::WriteFailed => "write-failed",
+            Ended::Handshake => "handshake",
+        }
+    }
+}
+
 /// One exchange.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Exchange {
@@ -275,7 +290,7 @@ where
                 }
                 Ok(Ok(n)) => {
                     if ex.first_byte_ms.is_none() {
-                        ex.first_byte_ms = Some(start.elapsed().as_secs_f64() * 1e3);
+                        ex.first_byte_ms = Some(crate::connect::ms_since(start));
                     }
                     buf.extend_from_slice(&chunk[..n]);
                 }
@@ -287,7 +302,7 @@ where
             }
         }
     }
-    ex.ms = start.elapsed().as_secs_f64() * 1e3;
+    ex.ms = crate::connect::ms_since(start);
     ex.interpret(&buf);
     ex
 }

@@ -50,6 +50,23 @@ impl Verdict {
     pub const fn is_ok(self) -> bool {
         matches!(self, Verdict::Ok)
     }
+
+    /// The kebab-case value used in JSON.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::DnsFailure => "dns-failure",
+            Verdict::ConnectFailed => "connect-failed",
+            Verdict::ProtocolMismatch => "protocol-mismatch",
+            Verdict::NoAnswer => "no-answer",
+            Verdict::ClosedWithoutAnswer => "closed-without-answer",
+            Verdict::TlsFailed => "tls-failed",
+            Verdict::HeaderTooBig => "header-too-big",
+            Verdict::InvalidResponse => "invalid-response",
+            Verdict::Overloaded => "overloaded",
+            Verdict::WorkerDenied => "worker-denied",
+        }
+    }
 }
 
 /// One connect attempt to one address, and what was learnt on it.

@@ -78,7 +78,7 @@ pub fn resolve(host: &str) -> Resolution {
         eai_name,
         error,
         literal: false,
-        ms: start.elapsed().as_secs_f64() * 1e3,
+        ms: crate::connect::ms_since(start),
     }
 }
 

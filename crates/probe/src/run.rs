@@ -242,7 +242,7 @@ async fn probe_target(
         worker,
         buffer_size,
         timeout_ms,
-        start.elapsed().as_secs_f64() * 1e3,
+        crate::connect::ms_since(start),
     )
 }
 
@@ -427,6 +427,17 @@ async fn tls_exchange(
             _ => Speaks::Unknown,
         }
     };
+    if !facts.ok && !facts.first_raw.is_empty() {
+        ex.bytes = facts.first_raw.len();
+        ex.first_bytes = crate::sniff::hex_prefix(&facts.first_raw, 32);
+        ex.first_text = String::from_utf8_lossy(&facts.first_raw).into_owned();
+        if facts.peer_speaks == Some(Speaks::Http) {
+            ex.http = match crate::http::parse_head(&facts.first_raw) {
+                crate::http::Head::Complete(h) => Some(h),
+                _ => None,
+            };
+        }
+    }
     if let (Some(mut s), Some(sent)) = (tls_stream, inner) {
         let timeout =
             remaining(start, ctx, ctx.opts.read_timeout).unwrap_or(Duration::from_millis(10));
@@ -435,6 +446,6 @@ async fn tls_exchange(
         ex.inner = Some(Box::new(inner_ex));
     }
     ex.tls = Some(facts);
-    ex.ms = began.elapsed().as_secs_f64() * 1e3;
+    ex.ms = crate::connect::ms_since(began);
     ex
 }

@@ -64,12 +64,19 @@ pub fn describe_answer(ex: &Exchange) -> String {
             Some(code) => format!("HTTP/2 (SETTINGS, then GOAWAY {code})"),
             None => "HTTP/2 (SETTINGS frame)".to_owned(),
         },
-        Speaks::Tls => match &ex.tls_record {
-            Some(r) if r.alert.is_some() => {
-                let (_, d) = r.alert.unwrap_or_default();
-                format!("with a TLS alert ({})", crate::tls_wire::alert_name(d))
+        Speaks::Tls => match (&ex.tls, &ex.tls_record) {
+            (Some(t), _) if t.ok => format!(
+                "TLS (a {} handshake)",
+                t.version.as_deref().unwrap_or("TLS")
+            ),
+            (Some(t), _) if t.alert.is_some() => {
+                format!("TLS (the alert {})", t.alert.unwrap_or("?"))
             }
-            _ => "with TLS".to_owned(),
+            (_, Some(r)) if r.alert.is_some() => {
+                let (_, d) = r.alert.unwrap_or_default();
+                format!("TLS (the alert {})", crate::tls_wire::alert_name(d))
+            }
+            _ => "TLS".to_owned(),
         },
         Speaks::Memcached => "memcached".to_owned(),
         Speaks::Unknown => format!("unrecognised bytes {:?}", truncate(&ex.first_text, 40)),
@@ -146,7 +153,7 @@ pub fn sentence(r: &ProbeReport) -> String {
         .identify
         .iter()
         .find(|e| e.speaks.is_protocol())
-        .map(|e| format!("{} to {}", describe_answer(e), sent_name(e.sent)));
+        .map(|e| format!("{} with {}", sent_name(e.sent), describe_answer(e)));
     let body = match r.verdict {
         Verdict::DnsFailure => {
             let res = r.resolution.as_ref();
@@ -163,18 +170,23 @@ pub fn sentence(r: &ProbeReport) -> String {
                 .and_then(|e| e.tls.as_ref())
                 .filter(|t| !t.ok)
                 .and_then(|t| t.peer_speaks);
+            let tls_peer = tls_peer.filter(|p| p.is_protocol());
             match (ex.map(|e| e.speaks), identified) {
-                (Some(Speaks::Silent | Speaks::Closed), Some(id)) => format!(
-                    "nginx would speak {side} here, but the peer answers it with {} and answers {id} → protocol mismatch",
-                    ex.map_or("", |e| if e.speaks == Speaks::Silent {
-                        "silence"
-                    } else {
-                        "a close"
-                    })
-                ),
+                (Some(Speaks::Silent | Speaks::Closed | Speaks::Unknown), Some(id))
+                    if tls_peer.is_none() =>
+                {
+                    let how = match ex.map(|e| e.speaks) {
+                        Some(Speaks::Silent) => "stays silent to it",
+                        Some(Speaks::Closed) => "closes the connection without answering it",
+                        _ => "answers it with unrecognised bytes",
+                    };
+                    format!(
+                        "nginx would speak {side} here, but the peer {how}, and answers {id} → protocol mismatch"
+                    )
+                }
                 _ if tls_peer.is_some() => format!(
-                    "nginx would speak {side} here, but the peer answers the ClientHello as {} → protocol mismatch",
-                    tls_peer.map_or("", |p| p.human())
+                    "nginx would speak {side} here, but the peer answers the ClientHello with {} → protocol mismatch",
+                    ex.map(describe_answer).unwrap_or_default()
                 ),
                 _ => format!(
                     "nginx would speak {side} here, but the peer answers {primary} → protocol mismatch"
@@ -324,7 +336,7 @@ fn cert_note(t: &crate::tls::TlsFacts) -> String {
         Some(v) => format!(
             "does not verify for {}: {}",
             v.name,
-            v.error_kind.unwrap_or("error")
+            v.error.as_deref().or(v.error_kind).unwrap_or("error")
         ),
         None => "not checked".into(),
     };

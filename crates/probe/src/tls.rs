@@ -128,6 +128,9 @@ pub struct TlsFacts {
     pub peer_speaks: Option<Speaks>,
     /// The peer's first bytes (hex).
     pub first_bytes: String,
+    /// The peer's first bytes, raw (not serialised; `first_bytes` is).
+    #[serde(skip)]
+    pub first_raw: Vec<u8>,
     /// Handshake time in milliseconds.
     pub ms: f64,
 }
@@ -250,7 +253,7 @@ impl ServerCertVerifier for Recorder {
 #[derive(Debug)]
 pub struct Tap<S> {
     inner: S,
-    /// The first bytes read (up to 64).
+    /// The first bytes read (up to 1024).
     pub seen: Vec<u8>,
 }
 
@@ -273,7 +276,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Tap<S> {
         let before = buf.filled().len();
         let r = Pin::new(&mut self.inner).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = &r {
-            let room = 64usize.saturating_sub(self.seen.len());
+            let room = 1024usize.saturating_sub(self.seen.len());
             let new = &buf.filled()[before..];
             let take = new.len().min(room);
             let chunk = new[..take].to_vec();
@@ -357,7 +360,7 @@ where
         .connect(server_name, Tap::new(stream))
         .into_fallible();
     let result = tokio::time::timeout(timeout, handshake).await;
-    facts.ms = start.elapsed().as_secs_f64() * 1e3;
+    facts.ms = crate::connect::ms_since(start);
     if let Ok(seen) = seen.lock() {
         facts.cert = seen.cert.clone();
         facts.chain_len = seen.chain_len;
@@ -414,6 +417,7 @@ fn classify_failure(facts: &mut TlsFacts, e: &io::Error) {
             "not-tls"
         }
         Some(_) => "error",
+        None if e.kind() == io::ErrorKind::InvalidData => "not-tls",
         None => match e.kind() {
             io::ErrorKind::UnexpectedEof => "closed",
             io::ErrorKind::ConnectionReset => "reset",
@@ -425,6 +429,7 @@ fn classify_failure(facts: &mut TlsFacts, e: &io::Error) {
 /// Fill in what the peer's raw first bytes say about a failed handshake.
 fn explain_peer_bytes(facts: &mut TlsFacts, first: &[u8]) {
     facts.first_bytes = sniff::hex_prefix(first, 16);
+    facts.first_raw = first.to_vec();
     if first.is_empty() {
         return;
     }

@@ -139,7 +139,7 @@ pub fn connect_as(
         let mut status = 0;
         libc::waitpid(pid, &mut status, 0);
     }
-    let ms = start.elapsed().as_secs_f64() * 1e3;
+    let ms = crate::connect::ms_since(start);
     let Some((step, errno)) = answer else {
         return Err(AttemptError::Timeout);
     };

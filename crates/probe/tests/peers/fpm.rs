@@ -180,8 +180,10 @@ fn socket_that_denies_the_worker_user() {
     }
     let fpm = Fpm::start(&bin);
     let t = Target::parse(&format!("fastcgi://unix:{}:", fpm.socket().display())).unwrap();
-    let mut opts = ProbeOptions::default();
-    opts.worker = Some(WorkerIdentity::lookup("nobody", Some("nogroup")).expect("nobody exists"));
+    let mut opts = ProbeOptions {
+        worker: Some(WorkerIdentity::lookup("nobody", Some("nogroup")).expect("nobody exists")),
+        ..ProbeOptions::default()
+    };
     let r = probe_one(&t, &opts);
     // badgateway itself (root) gets through and sees FastCGI...
     assert_eq!(r.attempts[0].connect, ConnectOutcome::Ok, "{}", dump(&r));

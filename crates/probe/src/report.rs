@@ -338,7 +338,10 @@ impl ProbeReport {
         let deciding = failing.or(attempts.first());
         let mut verdict = deciding.map_or(Verdict::DnsFailure, |a| a.verdict);
         let mut cause = deciding.and_then(|a| cause_for(verdict, a, unix));
-        if worker.as_ref().is_some_and(WorkerCheck::denied) && verdict.is_ok() {
+        // What the worker meets first decides, unless the probe's own
+        // connect failed too (then that failure is the story).
+        let connected = attempts.iter().any(|a| a.connect == ConnectOutcome::Ok);
+        if worker.as_ref().is_some_and(WorkerCheck::denied) && connected {
             verdict = Verdict::WorkerDenied;
             cause = Some(Cause::SocketPermission);
         }

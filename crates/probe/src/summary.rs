@@ -285,8 +285,19 @@ pub fn sentence(r: &ProbeReport) -> String {
                     )
                 })
                 .unwrap_or_default();
+            let seen = ex
+                .filter(|e| e.speaks.is_protocol())
+                .map(|e| {
+                    format!(
+                        " (connected as {}, the probe sees the peer answer {})",
+                        current_user(),
+                        describe_answer(e)
+                    )
+                })
+                .unwrap_or_default();
             format!(
-                "the peer answers {side}, but the nginx worker user {who} cannot connect to it{why} → nginx: connect() failed (13: Permission denied)"
+                "the nginx worker user {who} cannot connect to {}{why} → nginx: connect() failed (13: Permission denied){seen}",
+                a.address
             )
         }
         Verdict::Ok => {
@@ -341,4 +352,12 @@ fn cert_note(t: &crate::tls::TlsFacts) -> String {
         None => "not checked".into(),
     };
     format!(" ({subject}, {verified}; nginx only checks with proxy_ssl_verify on)")
+}
+
+fn current_user() -> &'static str {
+    if crate::worker_attempt::is_root() {
+        "root"
+    } else {
+        "this user"
+    }
 }

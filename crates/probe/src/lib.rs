@@ -44,6 +44,7 @@ pub mod exchange;
 pub mod fastcgi;
 pub mod h2;
 pub mod http;
+pub mod limits;
 pub mod report;
 pub mod resolve;
 pub mod run;

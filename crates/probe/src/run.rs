@@ -143,7 +143,8 @@ async fn run_all(targets: Vec<Target>, ctx: Arc<Ctx>) -> Vec<ProbeReport> {
         resolved.insert(h, r);
     }
     let resolved = Arc::new(resolved);
-    let sem = Arc::new(Semaphore::new(ctx.opts.concurrency.max(1)));
+    let cap = crate::limits::afford(ctx.opts.concurrency.max(1).min(targets.len().max(1)));
+    let sem = Arc::new(Semaphore::new(cap));
     let mut set = JoinSet::new();
     for (i, target) in targets.into_iter().enumerate() {
         let (ctx, sem, resolved) = (ctx.clone(), sem.clone(), resolved.clone());

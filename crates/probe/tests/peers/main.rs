@@ -8,3 +8,4 @@ mod protocols;
 mod sockets;
 mod support;
 mod tls;
+mod uwsgi;

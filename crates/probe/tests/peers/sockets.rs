@@ -136,3 +136,27 @@ fn every_resolved_address_is_tried_in_nginx_order() {
         .expect("127.0.0.1");
     assert_eq!(v4.verdict, Verdict::Ok, "{}", dump(&r));
 }
+
+#[test]
+fn http_over_a_unix_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.sock");
+    let l = UnixListener::bind(&path).unwrap();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for mut s in l.incoming().take(2).flatten() {
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(b"HTTP/1.1 204 No Content\r\nServer: uvicorn\r\n\r\n");
+        }
+    });
+    let r = probe(&format!("http://unix:{}:/api/", path.display()), 1000);
+    assert_eq!(r.verdict, Verdict::Ok, "{}", dump(&r));
+    let a = &r.attempts[0];
+    assert_eq!(
+        (a.family, a.address.as_str()),
+        ("unix", format!("unix:{}", path.display()).as_str())
+    );
+    let h = a.exchange.as_ref().unwrap().http.as_ref().unwrap();
+    assert_eq!((h.status, h.server.as_deref()), (204, Some("uvicorn")));
+}

@@ -256,3 +256,98 @@ fn legacy_only_peer_is_reported() {
     assert!(tls.legacy_only, "{}", dump(&r));
     assert!(r.summary.contains("older than 1.2"), "{}", r.summary);
 }
+
+/// A rustls server that only has a certificate for the SNI name
+/// `backend.test`: without SNI it has nothing to present and aborts.
+fn sni_only_server(dir: &Path) -> std::net::SocketAddr {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use std::sync::Arc;
+
+    let provider = rustls::crypto::ring::default_provider();
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(dir.join("leaf.pem"))
+        .unwrap()
+        .map(|c| c.unwrap())
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(dir.join("leaf.key")).unwrap();
+    let ck = rustls::sign::CertifiedKey::from_der(certs, key, &provider).unwrap();
+    let mut sni = rustls::server::ResolvesServerCertUsingSni::new();
+    sni.add("backend.test", ck).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(sni));
+    let config = Arc::new(config);
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for tcp in l.incoming().take(8).flatten() {
+            let config = config.clone();
+            std::thread::spawn(move || {
+                use std::io::{Read, Write};
+                let _ = tcp.set_read_timeout(Some(Duration::from_secs(5)));
+                let conn = rustls::ServerConnection::new(config).unwrap();
+                let mut tls = rustls::StreamOwned::new(conn, tcp);
+                let mut buf = [0u8; 1024];
+                if tls.read(&mut buf).is_ok_and(|n| n > 0) {
+                    let _ = tls.write_all(
+                        b"HTTP/1.1 200 OK\r\nServer: sni-only\r\nContent-Length: 0\r\n\r\n",
+                    );
+                    let _ = tls.flush();
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn backend_that_requires_sni() {
+    if !openssl() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    make_certs(dir.path());
+    let addr = sni_only_server(dir.path());
+    // nginx's default: proxy_ssl_name backend.test but proxy_ssl_server_name off.
+    let t = Target::parse(&format!("https://{addr}"))
+        .unwrap()
+        .with_sni(false, Some("backend.test".into()));
+    let r = probe_one(&t, &ProbeOptions::with_timeout(Duration::from_secs(2)));
+    assert_eq!(r.verdict, Verdict::TlsFailed, "{}", dump(&r));
+    assert_eq!(r.cause, Some(Cause::TlsError));
+    let a = &r.attempts[0];
+    let tls = a.exchange.as_ref().unwrap().tls.as_ref().unwrap();
+    assert_eq!(tls.sni, None);
+    assert!(tls.alert.is_some(), "{}", dump(&r));
+    let alt = a.tls_alternate.as_ref().unwrap();
+    assert!(
+        alt.ok && alt.sni.as_deref() == Some("backend.test"),
+        "{}",
+        dump(&r)
+    );
+    assert!(
+        r.summary.contains("set proxy_ssl_server_name on"),
+        "{}",
+        r.summary
+    );
+
+    // With proxy_ssl_server_name on it works.
+    let r = probe_one(
+        &t.with_sni(true, None),
+        &ProbeOptions::with_timeout(Duration::from_secs(2)),
+    );
+    assert_eq!(r.verdict, Verdict::Ok, "{}", dump(&r));
+    let inner = r.attempts[0]
+        .exchange
+        .as_ref()
+        .unwrap()
+        .inner
+        .as_ref()
+        .unwrap();
+    assert_eq!(
+        inner.http.as_ref().unwrap().server.as_deref(),
+        Some("sni-only")
+    );
+}

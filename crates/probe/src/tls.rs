@@ -111,6 +111,8 @@ pub struct TlsFacts {
     pub alpn: Option<String>,
     /// The server's end-entity certificate.
     pub cert: Option<CertFacts>,
+    /// Days until the certificate's notAfter (negative: expired).
+    pub days_left: Option<i64>,
     /// Certificates the server sent.
     pub chain_len: usize,
     /// Verification result for `proxy_ssl_name`.
@@ -363,6 +365,13 @@ where
     facts.ms = crate::connect::ms_since(start);
     if let Ok(seen) = seen.lock() {
         facts.cert = seen.cert.clone();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        facts.days_left = seen
+            .cert
+            .as_ref()
+            .map(|c| (c.not_after_unix - now).div_euclid(86400));
         facts.chain_len = seen.chain_len;
         facts.verification = seen.verification.clone();
     }

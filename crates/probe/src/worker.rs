@@ -112,7 +112,9 @@ pub fn parse_group(text: &str) -> Vec<GroupEntry> {
 impl WorkerIdentity {
     /// The identity for nginx's `user USER [GROUP];` from passwd and group
     /// text. As nginx does, a missing GROUP means the group named like the
-    /// user; supplementary groups are what `initgroups(USER, gid)` gives.
+    /// user (where no such group exists nginx would refuse to start; the
+    /// passwd entry's group is assumed instead). Supplementary groups are
+    /// what `initgroups(USER, gid)` gives: gid plus every group listing USER.
     pub fn from_user_directive(
         user: &str,
         group: Option<&str>,
@@ -140,7 +142,7 @@ impl WorkerIdentity {
         };
         let mut all = vec![gid];
         for g in &groups {
-            if (g.members.contains(&pw.name) || g.gid == pw.gid) && !all.contains(&g.gid) {
+            if g.members.contains(&pw.name) && !all.contains(&g.gid) {
                 all.push(g.gid);
             }
         }

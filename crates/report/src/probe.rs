@@ -155,11 +155,16 @@ fn tls_lines(t: &TlsFacts, indent: &str, out: &mut String) {
     if let Some(c) = &t.cert {
         let _ = writeln!(
             out,
-            "{indent}  certificate: {} (issuer {}), valid {} → {}{}",
+            "{indent}  certificate: {} (issuer {}), valid {} → {}{}{}",
             clean(&c.subject),
             clean(&c.issuer),
             c.not_before,
             c.not_after,
+            match t.days_left {
+                Some(d) if d < 0 => format!(" (EXPIRED {} days ago)", -d),
+                Some(d) => format!(" ({d} days left)"),
+                None => String::new(),
+            },
             if c.sans.is_empty() {
                 String::new()
             } else {

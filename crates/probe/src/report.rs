@@ -183,6 +183,68 @@ impl Attempt {
         }
     }
 
+    /// The HTTP facts nginx's own exchange got (inside TLS for https).
+    pub fn http(&self) -> Option<&crate::http::HttpFacts> {
+        let ex = self.exchange.as_ref()?;
+        ex.http
+            .as_ref()
+            .or_else(|| ex.inner.as_ref().and_then(|i| i.http.as_ref()))
+    }
+
+    /// The HTTP status nginx would get, when the peer speaks HTTP (or the
+    /// CGI status of a FastCGI/uwsgi/SCGI answer).
+    pub fn http_status(&self) -> Option<u16> {
+        let ex = self.exchange.as_ref()?;
+        self.http()
+            .map(|h| h.status)
+            .or_else(|| ex.fastcgi.as_ref().and_then(|f| f.status))
+            .or_else(|| ex.cgi.as_ref().and_then(|c| c.status))
+    }
+
+    /// The response header block size, when one was read.
+    pub fn header_bytes(&self) -> Option<usize> {
+        let ex = self.exchange.as_ref()?;
+        self.http()
+            .map(|h| h.header_bytes)
+            .or_else(|| ex.fastcgi.as_ref().and_then(|f| f.header_bytes))
+            .or_else(|| ex.cgi.as_ref().and_then(|c| c.header_bytes))
+    }
+
+    /// The `Server` header, when any.
+    pub fn server_header(&self) -> Option<&str> {
+        let ex = self.exchange.as_ref()?;
+        self.http()
+            .and_then(|h| h.server.as_deref())
+            .or_else(|| ex.cgi.as_ref().and_then(|c| c.server.as_deref()))
+    }
+
+    /// The TLS handshake as nginx does it, when the target is TLS.
+    pub fn tls(&self) -> Option<&crate::tls::TlsFacts> {
+        self.exchange.as_ref()?.tls.as_ref()
+    }
+
+    /// Why nginx's TLS handshake fails (`alert handshake_failure`,
+    /// `legacy-tls`, …), when it does.
+    pub fn tls_error(&self) -> Option<String> {
+        let t = self.tls()?;
+        if t.ok {
+            return None;
+        }
+        Some(match t.alert {
+            Some(alert) => format!("alert {alert}"),
+            None => t.error_kind.unwrap_or("error").to_owned(),
+        })
+    }
+
+    /// Whether the handshake fails without SNI but works with it (nginx
+    /// needs `proxy_ssl_server_name on`).
+    pub fn tls_needs_sni(&self) -> bool {
+        let (Some(t), Some(alt)) = (self.tls(), self.tls_alternate.as_ref()) else {
+            return false;
+        };
+        !t.ok && t.sni.is_none() && alt.ok && alt.sni.is_some()
+    }
+
     /// Decide what the peer speaks and this address's verdict.
     pub fn conclude(&mut self, scheme: Scheme, buffer_size: usize) {
         let Some(ex) = &self.exchange else {
@@ -311,6 +373,19 @@ pub fn cause_for(verdict: Verdict, attempt: &Attempt, unix: bool) -> Option<Caus
 }
 
 impl ProbeReport {
+    /// Whether the nginx worker user can connect (unix sockets, when the
+    /// worker was known): the real attempt's answer when there was one, else
+    /// the computed one; with the errno when denied.
+    pub fn as_worker(&self) -> Option<(bool, Option<i32>)> {
+        let w = self.worker.as_ref()?;
+        Some(match &w.attempt {
+            Some(a) => (a.connect == ConnectOutcome::Ok, a.errno),
+            None if w.computed.allowed => (true, None),
+            None if w.computed.missing.is_some() => (false, Some(libc::ENOENT)),
+            None => (false, Some(libc::EACCES)),
+        })
+    }
+
     /// Assemble the report: pick the deciding attempt (the first failing
     /// one in nginx's order, else the first), the cause, and the sentence.
     pub fn assemble(

@@ -153,6 +153,7 @@ fn php_fpm_speaks_fastcgi_and_answers_ping() {
         .unwrap();
     assert_eq!((f.status, f.body_prefix.as_str()), (Some(200), "pong"));
     assert_eq!(f.protocol_status_name(), Some("request-complete"));
+    assert_eq!(r.attempts[0].http_status(), Some(200));
 }
 
 #[test]
@@ -203,6 +204,7 @@ fn socket_that_denies_the_worker_user() {
         (real.connect, real.errno),
         (ConnectOutcome::PermissionDenied, Some(13))
     );
+    assert_eq!(r.as_worker(), Some((false, Some(13))));
 
     // The same socket with the worker as root is fine.
     opts.worker = Some(WorkerIdentity::lookup("root", None).unwrap());

@@ -236,6 +236,22 @@ impl Target {
         }
     }
 
+    /// A target from config facts as an upstream inventory states them:
+    /// the protocol nginx speaks (`fastcgi`, `grpcs`, …) and a peer address
+    /// as nginx prints it (`127.0.0.1:9000`, `[::1]:8000`,
+    /// `unix:/run/php/php8.2-fpm.sock`). The display text is nginx's own
+    /// `upstream: "…"` spelling.
+    pub fn from_config(protocol: &str, address: &str) -> Result<Target, TargetError> {
+        let text = format!("{protocol}://{address}");
+        let scheme = Scheme::from_name(protocol).ok_or_else(|| TargetError::UnknownScheme {
+            text: text.clone(),
+            scheme: protocol.to_owned(),
+        })?;
+        let mut t = Target::parse(&text)?;
+        t.scheme = scheme;
+        Ok(t)
+    }
+
     /// Set `proxy_ssl_server_name` and, when given, `proxy_ssl_name`.
     pub fn with_sni(mut self, on: bool, name: Option<String>) -> Target {
         self.sni = on;
@@ -497,6 +513,16 @@ mod tests {
             Target::parse("http://[zz]:80"),
             Err(TargetError::BadHost { .. })
         ));
+    }
+
+    #[test]
+    fn from_an_upstream_inventory() {
+        let t = Target::from_config("fastcgi", "unix:/run/php/php8.2-fpm.sock").unwrap();
+        assert_eq!(t.scheme, Scheme::Fastcgi);
+        assert_eq!(t.text, "fastcgi://unix:/run/php/php8.2-fpm.sock");
+        let t = Target::from_config("grpcs", "[::1]:50051").unwrap();
+        assert_eq!((t.scheme, t.endpoint), (Scheme::Grpcs, tcp("::1", 50051)));
+        assert!(Target::from_config("ftp", "127.0.0.1:21").is_err());
     }
 
     #[test]

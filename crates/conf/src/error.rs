@@ -55,7 +55,9 @@ pub enum SyntaxError {
     /// A directive name no nginx module can have: it holds a `}`. This is
     /// what an unquoted `{n}` regex quantifier produces (`location ~ ^/[0-9]{6}$`
     /// opens a block at `{` and `6}$` becomes a directive).
-    #[error("unknown directive \"{0}\" (an unquoted \"{{\" ends a word in nginx: put the regex in quotes)")]
+    #[error(
+        "unknown directive \"{0}\" (an unquoted \"{{\" ends a word in nginx: put the regex in quotes)"
+    )]
     BraceInName(String),
     /// Pathological nesting (no real config comes near the limit).
     #[error("blocks nested more than {0} levels deep")]

@@ -260,7 +260,11 @@ impl<'a> Lexer<'a> {
 
             if found {
                 let end = self.pos - 1;
-                let raw_start = if quote == Quote::None { start } else { start - 1 };
+                let raw_start = if quote == Quote::None {
+                    start
+                } else {
+                    start - 1
+                };
                 let raw_end = if quote == Quote::None { end } else { end + 1 };
                 words.push(Word {
                     value: unescape(&self.src[start..end]),

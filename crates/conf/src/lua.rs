@@ -220,10 +220,7 @@ mod tests {
             "a string hides its brace"
         );
         assert_eq!(leftmost_token(b"-- }\n}"), Some((Tok::Other, 0, 4)));
-        assert_eq!(
-            leftmost_token(b"--[==[ x"),
-            Some((Tok::LongComment, 0, 6))
-        );
+        assert_eq!(leftmost_token(b"--[==[ x"), Some((Tok::LongComment, 0, 6)));
         assert_eq!(leftmost_token(b"[=[ x"), Some((Tok::LongString, 0, 3)));
         // an unterminated string does not match; the brace inside it does
         assert_eq!(leftmost_token(b"\"ab{\n"), Some((Tok::LeftCurly, 3, 4)));

@@ -26,7 +26,10 @@ pub fn is_lua_block(name: &Word) -> bool {
 /// same way (outside `map`-like blocks, whose keys are data).
 fn check_name(lx: &Lexer<'_>, stack: &[Frame], name: &Word) -> Result<(), ParseError> {
     if name.value.contains(&b'}') && !stack.last().is_some_and(|f| f.handler) {
-        return Err(lx.error(lx.here(), SyntaxError::BraceInName(name.text().into_owned())));
+        return Err(lx.error(
+            lx.here(),
+            SyntaxError::BraceInName(name.text().into_owned()),
+        ));
     }
     Ok(())
 }

@@ -25,7 +25,15 @@ fn bare_words_quotes_and_escapes() {
     let s = p(r#"add_header X-A "a b;{}#" 'c\'d' e\ f g\$h "\t\n\x";"#);
     assert_eq!(
         words(&s[0]),
-        ["add_header", "X-A", "a b;{}#", "c'd", "e\\ f", "g\\$h", "\t\n\\x"]
+        [
+            "add_header",
+            "X-A",
+            "a b;{}#",
+            "c'd",
+            "e\\ f",
+            "g\\$h",
+            "\t\n\\x"
+        ]
     );
     assert_eq!(s[0].args[1].quote, Quote::Double);
     assert_eq!(s[0].args[1].raw, br#""a b;{}#""#);
@@ -36,7 +44,10 @@ fn close_brace_does_not_end_a_word() {
     let s = p("return 200 ok};");
     assert_eq!(words(&s[0]), ["return", "200", "ok}"]);
     // so a missing ';' swallows the closing brace and fails at EOF
-    assert_eq!(err("server { return 200 ok}\n").1, SyntaxError::EofInStatement);
+    assert_eq!(
+        err("server { return 200 ok}\n").1,
+        SyntaxError::EofInStatement
+    );
 }
 
 #[test]
@@ -64,7 +75,10 @@ fn unquoted_regex_quantifier_opens_a_block_like_nginx() {
 
 #[test]
 fn text_after_closing_quote_is_an_error() {
-    assert_eq!(err("add_header X-A \"a\"b;"), (1, SyntaxError::Unexpected('b')));
+    assert_eq!(
+        err("add_header X-A \"a\"b;"),
+        (1, SyntaxError::Unexpected('b'))
+    );
     assert_eq!(err("return 200 \"a\"}"), (1, SyntaxError::Unexpected('}')));
     // ')' is allowed, for if conditions
     let s = p("if ($a = \"b\") { }");
@@ -89,7 +103,10 @@ fn structural_errors_with_nginx_lines() {
     assert_eq!(err(";"), (1, SyntaxError::Unexpected(';')));
     assert_eq!(err("\n\n{"), (3, SyntaxError::Unexpected('{')));
     assert_eq!(err("a b }"), (1, SyntaxError::Unexpected('}')));
-    assert_eq!(err("map $a $b {\n x { }\n}"), (2, SyntaxError::Unexpected('{')));
+    assert_eq!(
+        err("map $a $b {\n x { }\n}"),
+        (2, SyntaxError::Unexpected('{'))
+    );
 }
 
 #[test]

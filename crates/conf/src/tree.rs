@@ -135,8 +135,7 @@ impl Config {
     /// Every directive, depth first in reading order, with its depth.
     pub fn walk(&self) -> Vec<(NodeId, usize)> {
         let mut out = Vec::with_capacity(self.nodes.len());
-        let mut stack: Vec<(NodeId, usize)> =
-            self.root.iter().rev().map(|&n| (n, 0)).collect();
+        let mut stack: Vec<(NodeId, usize)> = self.root.iter().rev().map(|&n| (n, 0)).collect();
         while let Some((id, depth)) = stack.pop() {
             out.push((id, depth));
             for &c in self.children(id).iter().rev() {

@@ -11,7 +11,8 @@ use badgateway_conf::{FileId, Quote, Stmt, Word, parse};
 use serde_json::Value;
 
 fn corpus_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/nginx-configs");
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/nginx-configs");
     if dir.join("MANIFEST.tsv").is_file() {
         return Some(dir);
     }
@@ -36,53 +37,198 @@ fn corpus_files(dir: &std::path::Path) -> Vec<String> {
 /// nginx 1.22.1 where it can be, and against lua-nginx-module's
 /// `must_die` tests for the Lua cases.
 const REJECTED: &[(&str, u32, &str)] = &[
-    ("0xJacky__nginx-ui/template/block/drupal-security.conf", 4, "unexpected \",\""),
-    ("0xJacky__nginx-ui/template/block/joomla-security.conf", 4, "unexpected \",\""),
-    ("0xJacky__nginx-ui/template/block/security-headers.conf", 4, "unexpected \",\""),
-    ("kubernetes__ingress-nginx/test/data/cleanConf.expected.conf", 136, "unexpected end of file, expecting \"}\""),
-    ("kubernetes__ingress-nginx/test/data/cleanConf.src.conf", 183, "unexpected end of file, expecting \"}\""),
-    ("nginxinc__crossplane/tests/configs/includes-globbed/servers/locations/not-included.conf", 3, "unexpected end of file, expecting \";\" or \"}\""),
-    ("nginxinc__crossplane/tests/configs/includes-regular/conf.d/bar.conf", 3, "unexpected end of file, expecting \";\" or \"}\""),
-    ("nginxinc__crossplane/tests/configs/includes-regular/conf.d/foo.conf", 3, "unexpected end of file, expecting \";\" or \"}\""),
-    ("nginxinc__crossplane/tests/configs/missing-semicolon/broken-above.conf", 5, "unexpected \"}\""),
-    ("nginxinc__crossplane/tests/configs/missing-semicolon/broken-below.conf", 8, "unexpected \"}\""),
-    ("nginxinc__crossplane/tests/configs/quote-behavior/nginx.conf", 1, "unexpected \"-\""),
-    ("nginxinc__nginx-go-crossplane/testdata/configs/braces/extra-brace.conf", 11, "unexpected \"}\""),
-    ("nginxinc__nginx-go-crossplane/testdata/configs/braces/missing-brace.conf", 23, "unexpected end of file, expecting \"}\""),
-    ("nginxinc__nginx-go-crossplane/testdata/configs/includes-regular/conf.d/bar.conf", 3, "unexpected end of file, expecting \";\" or \"}\""),
-    ("nginxinc__nginx-go-crossplane/testdata/configs/includes-regular/conf.d/foo.conf", 3, "unexpected end of file, expecting \";\" or \"}\""),
-    ("nginxinc__nginx-go-crossplane/testdata/configs/invalid-map/nginx.conf", 7, "unexpected \"{\""),
-    ("nginxinc__nginx-go-crossplane/testdata/configs/premature-eof/nginx.conf", 3, "unexpected end of file, expecting \";\" or \"}\""),
-    ("openresty__lua-nginx-module/t/014-bugs.t.d/test-046.http_config.conf", 2, "unexpected \"A\""),
-    ("openresty__lua-nginx-module/t/132-lua-blocks.t.d/test-010.config.conf", 3, "Lua code block missing the closing long bracket \"]]\""),
-    ("openresty__lua-nginx-module/t/132-lua-blocks.t.d/test-011.config.conf", 3, "Lua code block missing the closing long bracket \"]==]\""),
-    ("openresty__lua-nginx-module/t/132-lua-blocks.t.d/test-012.config.conf", 3, "Lua code block missing the closing long bracket \"]]\""),
-    ("openresty__lua-nginx-module/t/132-lua-blocks.t.d/test-013.config.conf", 3, "Lua code block missing the closing long bracket \"]=]\""),
-    ("openresty__lua-nginx-module/t/132-lua-blocks.t.d/test-014.config.conf", 2, "unexpected end of file, expecting terminating characters for lua code block"),
-    ("openresty__lua-nginx-module/t/132-lua-blocks.t.d/test-024.config.conf", 3, "Lua code block missing the closing long bracket \"]]\""),
+    (
+        "0xJacky__nginx-ui/template/block/drupal-security.conf",
+        4,
+        "unexpected \",\"",
+    ),
+    (
+        "0xJacky__nginx-ui/template/block/joomla-security.conf",
+        4,
+        "unexpected \",\"",
+    ),
+    (
+        "0xJacky__nginx-ui/template/block/security-headers.conf",
+        4,
+        "unexpected \",\"",
+    ),
+    (
+        "kubernetes__ingress-nginx/test/data/cleanConf.expected.conf",
+        136,
+        "unexpected end of file, expecting \"}\"",
+    ),
+    (
+        "kubernetes__ingress-nginx/test/data/cleanConf.src.conf",
+        183,
+        "unexpected end of file, expecting \"}\"",
+    ),
+    (
+        "nginxinc__crossplane/tests/configs/includes-globbed/servers/locations/not-included.conf",
+        3,
+        "unexpected end of file, expecting \";\" or \"}\"",
+    ),
+    (
+        "nginxinc__crossplane/tests/configs/includes-regular/conf.d/bar.conf",
+        3,
+        "unexpected end of file, expecting \";\" or \"}\"",
+    ),
+    (
+        "nginxinc__crossplane/tests/configs/includes-regular/conf.d/foo.conf",
+        3,
+        "unexpected end of file, expecting \";\" or \"}\"",
+    ),
+    (
+        "nginxinc__crossplane/tests/configs/missing-semicolon/broken-above.conf",
+        5,
+        "unexpected \"}\"",
+    ),
+    (
+        "nginxinc__crossplane/tests/configs/missing-semicolon/broken-below.conf",
+        8,
+        "unexpected \"}\"",
+    ),
+    (
+        "nginxinc__crossplane/tests/configs/quote-behavior/nginx.conf",
+        1,
+        "unexpected \"-\"",
+    ),
+    (
+        "nginxinc__nginx-go-crossplane/testdata/configs/braces/extra-brace.conf",
+        11,
+        "unexpected \"}\"",
+    ),
+    (
+        "nginxinc__nginx-go-crossplane/testdata/configs/braces/missing-brace.conf",
+        23,
+        "unexpected end of file, expecting \"}\"",
+    ),
+    (
+        "nginxinc__nginx-go-crossplane/testdata/configs/includes-regular/conf.d/bar.conf",
+        3,
+        "unexpected end of file, expecting \";\" or \"}\"",
+    ),
+    (
+        "nginxinc__nginx-go-crossplane/testdata/configs/includes-regular/conf.d/foo.conf",
+        3,
+        "unexpected end of file, expecting \";\" or \"}\"",
+    ),
+    (
+        "nginxinc__nginx-go-crossplane/testdata/configs/invalid-map/nginx.conf",
+        7,
+        "unexpected \"{\"",
+    ),
+    (
+        "nginxinc__nginx-go-crossplane/testdata/configs/premature-eof/nginx.conf",
+        3,
+        "unexpected end of file, expecting \";\" or \"}\"",
+    ),
+    (
+        "openresty__lua-nginx-module/t/014-bugs.t.d/test-046.http_config.conf",
+        2,
+        "unexpected \"A\"",
+    ),
+    (
+        "openresty__lua-nginx-module/t/132-lua-blocks.t.d/test-010.config.conf",
+        3,
+        "Lua code block missing the closing long bracket \"]]\"",
+    ),
+    (
+        "openresty__lua-nginx-module/t/132-lua-blocks.t.d/test-011.config.conf",
+        3,
+        "Lua code block missing the closing long bracket \"]==]\"",
+    ),
+    (
+        "openresty__lua-nginx-module/t/132-lua-blocks.t.d/test-012.config.conf",
+        3,
+        "Lua code block missing the closing long bracket \"]]\"",
+    ),
+    (
+        "openresty__lua-nginx-module/t/132-lua-blocks.t.d/test-013.config.conf",
+        3,
+        "Lua code block missing the closing long bracket \"]=]\"",
+    ),
+    (
+        "openresty__lua-nginx-module/t/132-lua-blocks.t.d/test-014.config.conf",
+        2,
+        "unexpected end of file, expecting terminating characters for lua code block",
+    ),
+    (
+        "openresty__lua-nginx-module/t/132-lua-blocks.t.d/test-024.config.conf",
+        3,
+        "Lua code block missing the closing long bracket \"]]\"",
+    ),
     // Unquoted `{n}` regex quantifiers: nginx ends the regex at `{`, opens a
     // block, and fails on that line — with "unknown directive" for the word
     // after it, or with a PCRE error when the cut regex no longer compiles
     // (0028, 0050); either way the file is rejected at that line.
-    ("walf443__nginx-lint/crates/nginx-lint-parser/tests/fixtures/test_generated/0021_regex_quantifiers.conf", 14, "unknown directive \"6}$\""),
-    ("walf443__nginx-lint/crates/nginx-lint-parser/tests/fixtures/test_generated/0028_regex_complex.conf", 19, "unknown directive \"4})/([0-9]\""),
-    ("walf443__nginx-lint/crates/nginx-lint-parser/tests/fixtures/test_generated/0030_regex_edge_cases.conf", 14, "unknown directive \"0,}$\""),
-    ("walf443__nginx-lint/crates/nginx-lint-parser/tests/fixtures/test_generated/0050_regex_microservices.conf", 63, "unknown directive \"8}-[0-9a-f]\""),
+    (
+        "walf443__nginx-lint/crates/nginx-lint-parser/tests/fixtures/test_generated/0021_regex_quantifiers.conf",
+        14,
+        "unknown directive \"6}$\"",
+    ),
+    (
+        "walf443__nginx-lint/crates/nginx-lint-parser/tests/fixtures/test_generated/0028_regex_complex.conf",
+        19,
+        "unknown directive \"4})/([0-9]\"",
+    ),
+    (
+        "walf443__nginx-lint/crates/nginx-lint-parser/tests/fixtures/test_generated/0030_regex_edge_cases.conf",
+        14,
+        "unknown directive \"0,}$\"",
+    ),
+    (
+        "walf443__nginx-lint/crates/nginx-lint-parser/tests/fixtures/test_generated/0050_regex_microservices.conf",
+        63,
+        "unknown directive \"8}-[0-9a-f]\"",
+    ),
 ];
 
 /// Files both accept where crossplane's tree differs from nginx's, and why.
 const CROSSPLANE_DIVERGES: &[(&str, &str)] = &[
-    ("frappe__frappe_docker/resources/core/nginx/nginx-template.conf", "crossplane's ${...} rule swallows the following space and word; nginx ends the word at whitespace"),
-    ("nginx__nginx-tests/access_log.t.d/nginx.conf", "crossplane's ${...} rule swallows the following space and word"),
-    ("nginxinc__crossplane/tests/configs/messy/nginx.conf", "crossplane's ${...} rule swallows the following space and word"),
-    ("nginxinc__nginx-go-crossplane/testdata/configs/broken1/nginx.conf", "crossplane keeps the space after an unclosed ${ in the word"),
-    ("nginxinc__nginx-go-crossplane/testdata/configs/broken1/nginx2.conf", "crossplane keeps the space after an unclosed ${ in the word"),
-    ("openresty__lua-nginx-module/t/132-lua-blocks.t.d/test-005.config.conf", "crossplane does not know Lua long comments --[==[ ]==]; lua-nginx-module does"),
-    ("openresty__lua-nginx-module/t/132-lua-blocks.t.d/test-009.config.conf", "crossplane does not know Lua long strings [[ ]]"),
-    ("openresty__lua-nginx-module/t/132-lua-blocks.t.d/test-020.config.conf", "crossplane does not know Lua long strings [[ ]] holding a quote"),
-    ("openresty__lua-nginx-module/t/132-lua-blocks.t.d/test-021.config.conf", "crossplane does not know Lua long strings [[ ]] holding a quote"),
-    ("searxng__searxng/utils/templates/etc/nginx/default.apps-available/searxng.conf", "crossplane's ${...} rule keeps the following space"),
-    ("searxng__searxng/utils/templates/etc/nginx/default.apps-available/searxng.conf:socket", "crossplane's ${...} rule keeps the following space"),
+    (
+        "frappe__frappe_docker/resources/core/nginx/nginx-template.conf",
+        "crossplane's ${...} rule swallows the following space and word; nginx ends the word at whitespace",
+    ),
+    (
+        "nginx__nginx-tests/access_log.t.d/nginx.conf",
+        "crossplane's ${...} rule swallows the following space and word",
+    ),
+    (
+        "nginxinc__crossplane/tests/configs/messy/nginx.conf",
+        "crossplane's ${...} rule swallows the following space and word",
+    ),
+    (
+        "nginxinc__nginx-go-crossplane/testdata/configs/broken1/nginx.conf",
+        "crossplane keeps the space after an unclosed ${ in the word",
+    ),
+    (
+        "nginxinc__nginx-go-crossplane/testdata/configs/broken1/nginx2.conf",
+        "crossplane keeps the space after an unclosed ${ in the word",
+    ),
+    (
+        "openresty__lua-nginx-module/t/132-lua-blocks.t.d/test-005.config.conf",
+        "crossplane does not know Lua long comments --[==[ ]==]; lua-nginx-module does",
+    ),
+    (
+        "openresty__lua-nginx-module/t/132-lua-blocks.t.d/test-009.config.conf",
+        "crossplane does not know Lua long strings [[ ]]",
+    ),
+    (
+        "openresty__lua-nginx-module/t/132-lua-blocks.t.d/test-020.config.conf",
+        "crossplane does not know Lua long strings [[ ]] holding a quote",
+    ),
+    (
+        "openresty__lua-nginx-module/t/132-lua-blocks.t.d/test-021.config.conf",
+        "crossplane does not know Lua long strings [[ ]] holding a quote",
+    ),
+    (
+        "searxng__searxng/utils/templates/etc/nginx/default.apps-available/searxng.conf",
+        "crossplane's ${...} rule keeps the following space",
+    ),
+    (
+        "searxng__searxng/utils/templates/etc/nginx/default.apps-available/searxng.conf:socket",
+        "crossplane's ${...} rule keeps the following space",
+    ),
 ];
 
 #[test]
@@ -104,18 +250,30 @@ fn every_corpus_file_parses_or_is_rejected_like_nginx() {
                     problems.push(format!("{path}: got {}: {got}, want {line}: {msg}", e.line));
                 }
             }
-            (Err(e), None) => problems.push(format!("{path}:{}: unexpected rejection: {}", e.line, e.kind)),
+            (Err(e), None) => problems.push(format!(
+                "{path}:{}: unexpected rejection: {}",
+                e.line, e.kind
+            )),
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
-    eprintln!("corpus: {accepted} accepted, {} rejected like nginx", REJECTED.len());
+    eprintln!(
+        "corpus: {accepted} accepted, {} rejected like nginx",
+        REJECTED.len()
+    );
     assert!(accepted >= 680);
 }
 
 fn golden() -> serde_json::Map<String, Value> {
-    let gz = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/crossplane-golden.json.gz")).unwrap();
+    let gz = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/crossplane-golden.json.gz"
+    ))
+    .unwrap();
     let mut text = String::new();
-    flate2::read::GzDecoder::new(&gz[..]).read_to_string(&mut text).unwrap();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_string(&mut text)
+        .unwrap();
     match serde_json::from_str(&text).unwrap() {
         Value::Object(m) => m,
         _ => panic!("golden is not an object"),
@@ -158,7 +316,11 @@ fn to_crossplane(stmts: &[Stmt]) -> Value {
             .map(|s| {
                 let name = crossplane_value(&s.name);
                 let mut args: Vec<String> = s.args.iter().map(crossplane_value).collect();
-                if name == "if" && !args.is_empty() && args[0].starts_with('(') && args.last().unwrap().ends_with(')') {
+                if name == "if"
+                    && !args.is_empty()
+                    && args[0].starts_with('(')
+                    && args.last().unwrap().ends_with(')')
+                {
                     args[0] = args[0][1..].trim_start().to_owned();
                     let last = args.len() - 1;
                     args[last] = args[last][..args[last].len() - 1].trim_end().to_owned();
@@ -166,7 +328,10 @@ fn to_crossplane(stmts: &[Stmt]) -> Value {
                     let end = args.len() - usize::from(args[last].is_empty());
                     args = args[start..end.max(start)].to_vec();
                 }
-                let mut item = vec![Value::String(name), Value::Array(args.into_iter().map(Value::String).collect())];
+                let mut item = vec![
+                    Value::String(name),
+                    Value::Array(args.into_iter().map(Value::String).collect()),
+                ];
                 if let Some(b) = &s.block {
                     item.push(to_crossplane(b));
                 }
@@ -219,18 +384,33 @@ fn trees_equal_crossplane_where_both_accept() {
     let diverges: BTreeMap<&str, &str> = CROSSPLANE_DIVERGES.iter().copied().collect();
     let (mut equal, mut mismatches) = (0, Vec::new());
     for path in corpus_files(&dir) {
-        let Some(tree) = golden.get(&path).and_then(|g| g.get("tree")) else { continue };
+        let Some(tree) = golden.get(&path).and_then(|g| g.get("tree")) else {
+            continue;
+        };
         let text = std::fs::read(dir.join(&path)).unwrap();
-        let Ok(stmts) = parse(&text, FileId(0)) else { continue };
+        let Ok(stmts) = parse(&text, FileId(0)) else {
+            continue;
+        };
         let ours = to_crossplane(&stmts);
         let tree = &without_comment_entries(tree);
         if &ours == tree {
             equal += 1;
-            assert!(!diverges.contains_key(path.as_str()), "{path} is listed as divergent but now agrees");
+            assert!(
+                !diverges.contains_key(path.as_str()),
+                "{path} is listed as divergent but now agrees"
+            );
         } else if !diverges.contains_key(path.as_str()) {
             mismatches.push(format!("{path}: {}", first_difference(&ours, tree)));
         }
     }
-    assert!(mismatches.is_empty(), "{} mismatches:\n{}", mismatches.len(), mismatches.join("\n"));
-    eprintln!("crossplane: {equal} trees equal, {} known divergences", CROSSPLANE_DIVERGES.len());
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+    eprintln!(
+        "crossplane: {equal} trees equal, {} known divergences",
+        CROSSPLANE_DIVERGES.len()
+    );
 }

@@ -17,6 +17,7 @@ pub mod error;
 pub mod lexer;
 pub mod load;
 pub mod lua;
+pub mod model;
 pub mod parser;
 pub mod tree;
 
@@ -24,6 +25,7 @@ pub use ast::{FileId, Quote, Span, Stmt, Word};
 pub use dump::Dump;
 pub use error::{LoadError, ParseError, SyntaxError};
 pub use load::{Disk, LoadOptions, Source, load, load_from};
+pub use model::{Model, NginxVersion};
 pub use parser::parse;
 pub use tree::{Config, LoadIssue, Node, NodeId, SourceFile};
 

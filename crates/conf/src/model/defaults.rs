@@ -50,5 +50,5 @@ pub fn default_value(name: &str, version: Option<NginxVersion>) -> Option<&'stat
 /// Whether nginx sends `Connection: close` to HTTP upstreams by default
 /// (true before 1.29.7), which defeats upstream keepalive.
 pub fn proxy_sends_connection_close(version: Option<NginxVersion>) -> bool {
-    !version.is_some_and(|v| v >= NginxVersion::HTTP11_DEFAULT)
+    version.is_none_or(|v| v < NginxVersion::HTTP11_DEFAULT)
 }

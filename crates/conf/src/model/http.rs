@@ -357,15 +357,15 @@ pub fn if_condition(cfg: &Config, id: NodeId) -> Vec<String> {
         .iter()
         .map(|w| w.text().into_owned())
         .collect();
-    if let Some(first) = words.first_mut() {
-        if let Some(rest) = first.strip_prefix('(') {
-            *first = rest.to_owned();
-        }
+    if let Some(first) = words.first_mut()
+        && let Some(rest) = first.strip_prefix('(')
+    {
+        *first = rest.to_owned();
     }
-    if let Some(last) = words.last_mut() {
-        if let Some(rest) = last.strip_suffix(')') {
-            *last = rest.to_owned();
-        }
+    if let Some(last) = words.last_mut()
+        && let Some(rest) = last.strip_suffix(')')
+    {
+        *last = rest.to_owned();
     }
     words.retain(|w| !w.is_empty());
     words

@@ -169,7 +169,7 @@ impl Model {
             cur = self.cfg.node(b).parent;
         }
         let nodes: Vec<NodeId> = self.cfg.find(None, name).collect();
-        (!nodes.is_empty()).then(|| Effective {
+        (!nodes.is_empty()).then_some(Effective {
             nodes,
             level: None,
             cfg: &self.cfg,

@@ -323,22 +323,22 @@ pub fn pass(cfg: &Config, id: NodeId, module: PassModule, groups: &[Upstream]) -
             host_end(rest)
         };
         let host = &rest[..host_end];
-        if !host.contains('$') {
-            if let Ok(u) = parse_url(host, false) {
-                if let Address::Tcp { host, port: None } = &u.addr {
-                    if let Some(index) = find_group(groups, host) {
-                        p.target = PassTarget::Group {
-                            name: groups[index].name.clone(),
-                            index,
-                            port: None,
-                        };
-                        return p;
-                    }
-                }
-                if let Address::Tcp { host, .. } = u.addr {
-                    p.target = PassTarget::Dynamic { host: Some(host) };
-                    return p;
-                }
+        if !host.contains('$')
+            && let Ok(u) = parse_url(host, false)
+        {
+            if let Address::Tcp { host, port: None } = &u.addr
+                && let Some(index) = find_group(groups, host)
+            {
+                p.target = PassTarget::Group {
+                    name: groups[index].name.clone(),
+                    index,
+                    port: None,
+                };
+                return p;
+            }
+            if let Address::Tcp { host, .. } = u.addr {
+                p.target = PassTarget::Dynamic { host: Some(host) };
+                return p;
             }
         }
         p.target = PassTarget::Dynamic { host: None };
@@ -347,15 +347,15 @@ pub fn pass(cfg: &Config, id: NodeId, module: PassModule, groups: &[Upstream]) -
     match parse_url(rest, allow_uri) {
         Ok(u) => {
             p.uri = u.uri;
-            if let Address::Tcp { host, port } = &u.addr {
-                if let Some(index) = find_group(groups, host) {
-                    p.target = PassTarget::Group {
-                        name: groups[index].name.clone(),
-                        index,
-                        port: *port,
-                    };
-                    return p;
-                }
+            if let Address::Tcp { host, port } = &u.addr
+                && let Some(index) = find_group(groups, host)
+            {
+                p.target = PassTarget::Group {
+                    name: groups[index].name.clone(),
+                    index,
+                    port: *port,
+                };
+                return p;
             }
             p.target = PassTarget::Address { address: u.addr };
         }

@@ -66,9 +66,9 @@ pub fn parse_flag(s: &str) -> Option<bool> {
 
 /// Format a byte count the way nginx configs write it (`4k`, `16k`, `1m`).
 pub fn format_size(bytes: u64) -> String {
-    if bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0 {
+    if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
         format!("{}m", bytes / (1024 * 1024))
-    } else if bytes >= 1024 && bytes % 1024 == 0 {
+    } else if bytes >= 1024 && bytes.is_multiple_of(1024) {
         format!("{}k", bytes / 1024)
     } else {
         bytes.to_string()
@@ -78,7 +78,7 @@ pub fn format_size(bytes: u64) -> String {
 /// Format a duration the way nginx configs write it (`60s`, `500ms`).
 pub fn format_time(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 != 0 {
+    if !ms.is_multiple_of(1000) {
         format!("{ms}ms")
     } else {
         format!("{}s", ms / 1000)

@@ -37,9 +37,10 @@ pub enum Quote {
 pub struct Word {
     /// The value nginx's handlers see: quotes removed, `\"` `\'` `\\` `\t`
     /// `\r` `\n` decoded, any other `\x` kept as two characters.
-    pub value: Vec<u8>,
-    /// The exact source bytes, quotes included.
-    pub raw: Vec<u8>,
+    pub value: crate::bytes::Bytes,
+    /// Byte range of the exact source text (quotes included) in its file;
+    /// see [`Word::raw`].
+    pub raw_range: (u32, u32),
     /// How it was quoted.
     pub quote: Quote,
     /// Where it starts (the opening quote for quoted words).
@@ -50,6 +51,13 @@ impl Word {
     /// The value as text (non-UTF-8 bytes replaced).
     pub fn text(&self) -> Cow<'_, str> {
         String::from_utf8_lossy(&self.value)
+    }
+
+    /// The exact source bytes (quotes included), given the file's text.
+    pub fn raw<'t>(&self, file_text: &'t [u8]) -> &'t [u8] {
+        file_text
+            .get(self.raw_range.0 as usize..self.raw_range.1 as usize)
+            .unwrap_or_default()
     }
 
     /// Whether the value equals `s` exactly.

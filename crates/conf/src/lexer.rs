@@ -61,7 +61,7 @@ impl<'a> Lexer<'a> {
         Span {
             file: self.file,
             line,
-            col: u32::try_from(index.saturating_sub(line_start) + 1).unwrap_or(u32::MAX),
+            col: offset(index.saturating_sub(line_start) + 1),
         }
     }
 
@@ -92,7 +92,7 @@ impl<'a> Lexer<'a> {
 
     /// Read the next statement, block start, block end or end of file.
     pub fn next_event(&mut self) -> Result<Event, ParseError> {
-        let mut words: Vec<Word> = Vec::new();
+        let mut words: Vec<Word> = Vec::with_capacity(4);
         let mut need_space = false;
         let mut last_space = true;
         let mut sharp_comment = false;
@@ -131,6 +131,45 @@ impl<'a> Lexer<'a> {
                     return Err(self.error(span, kind));
                 }
                 self.last += (self.src.len() - self.last).min(CONF_BUFFER - len);
+            }
+
+            // Fast paths over runs of bytes that change no state, never past
+            // the emulated buffer end (the refill check above must see it).
+            if sharp_comment {
+                let run = &self.src[self.pos..self.last];
+                self.pos += memchr::memchr(b'\n', run).unwrap_or(run.len());
+                if self.pos >= self.last {
+                    continue;
+                }
+            } else if !quoted && !need_space && !variable {
+                let table = if last_space {
+                    &BLANK
+                } else if d_quoted {
+                    &IN_DOUBLE
+                } else if s_quoted {
+                    &IN_SINGLE
+                } else {
+                    &IN_WORD
+                };
+                let run = &self.src[self.pos..self.last];
+                let mut n = 0;
+                while n < run.len() && table[run[n] as usize] {
+                    if run[n] == b'\n' {
+                        self.line += 1;
+                        self.line_start = self.pos + n + 1;
+                    }
+                    n += 1;
+                }
+                if n > 0 {
+                    self.pos += n;
+                    if last_space {
+                        // nginx moves `start` to every blank it reads
+                        start = self.pos - 1;
+                    }
+                    if self.pos >= self.last {
+                        continue;
+                    }
+                }
             }
 
             let ch = self.bump();
@@ -268,7 +307,7 @@ impl<'a> Lexer<'a> {
                 let raw_end = if quote == Quote::None { end } else { end + 1 };
                 words.push(Word {
                     value: unescape(&self.src[start..end]),
-                    raw: self.src[raw_start..raw_end].to_vec(),
+                    raw_range: (offset(raw_start), offset(raw_end)),
                     quote,
                     span: start_span,
                 });
@@ -283,11 +322,33 @@ impl<'a> Lexer<'a> {
     }
 }
 
+/// Bytes that can be skipped without changing the tokenizer's state: blanks
+/// between tokens (lines are counted on the way), and ordinary bytes inside
+/// words (LF stops the scan inside quotes, where it must be counted too).
+const fn table(skip: &[u8], invert: bool) -> [bool; 256] {
+    let mut t = [invert; 256];
+    let mut i = 0;
+    while i < skip.len() {
+        t[skip[i] as usize] = !invert;
+        i += 1;
+    }
+    t
+}
+const BLANK: [bool; 256] = table(b" \t\r\n", false);
+const IN_WORD: [bool; 256] = table(b" \t\r\n;{\\$", true);
+const IN_DOUBLE: [bool; 256] = table(b"\"\\$\n", true);
+const IN_SINGLE: [bool; 256] = table(b"'\\$\n", true);
+
+/// A byte offset as stored in spans (files over 4 GiB are not configs).
+pub(crate) fn offset(i: usize) -> u32 {
+    i.min(u32::MAX as usize) as u32
+}
+
 /// nginx's copy-out of a word: `\"` `\'` `\\` become the bare character,
 /// `\t` `\r` `\n` become TAB CR LF, and any other backslash is kept.
-pub fn unescape(src: &[u8]) -> Vec<u8> {
-    if !src.contains(&b'\\') {
-        return src.to_vec();
+pub fn unescape(src: &[u8]) -> crate::bytes::Bytes {
+    if !src.iter().any(|&b| b == b'\\') {
+        return crate::bytes::Bytes::new(src);
     }
     let mut out = Vec::with_capacity(src.len());
     let mut i = 0;
@@ -320,5 +381,5 @@ pub fn unescape(src: &[u8]) -> Vec<u8> {
         out.push(src[i]);
         i += 1;
     }
-    out
+    out.into()
 }

@@ -12,6 +12,7 @@
 //! ```
 
 pub mod ast;
+pub mod bytes;
 pub mod dump;
 pub mod error;
 pub mod lexer;

@@ -12,7 +12,11 @@ use std::path::{Path, PathBuf};
 
 use crate::ast::{FileId, Span, Stmt};
 use crate::error::LoadError;
-use crate::parser::parse;
+use crate::error::ParseError;
+use crate::parser::{parse, parse_many};
+
+/// A glob matching at least this many new files is parsed in parallel.
+const PARALLEL_MIN_FILES: usize = 8;
 use crate::tree::{Config, LoadIssue, SourceFile};
 
 /// Where config files come from: the filesystem, or an `nginx -T` dump.
@@ -88,6 +92,7 @@ pub fn load_from(src: &dyn Source, main: &Path, opts: &LoadOptions) -> Result<Co
             ..Config::default()
         },
         parsed: HashMap::new(),
+        prefetched: HashMap::new(),
         chain: Vec::new(),
     };
     let stmts = loader.parse_file(main.to_path_buf(), text)?;
@@ -101,27 +106,36 @@ pub fn load_from(src: &dyn Source, main: &Path, opts: &LoadOptions) -> Result<Co
 struct Loader<'s> {
     src: &'s dyn Source,
     cfg: Config,
-    /// Files already parsed (nginx parses a file again at each include; the
-    /// result is the same, so parse once and clone).
-    parsed: HashMap<PathBuf, (FileId, Vec<Stmt>)>,
+    /// Files already read. A file included a second time is parsed again
+    /// and its tree kept, so later includes (the same snippet in hundreds
+    /// of locations) are copies rather than parses.
+    parsed: HashMap<PathBuf, (FileId, Option<Vec<Stmt>>)>,
+    /// Files of a large glob read and parsed ahead, in parallel.
+    prefetched: HashMap<PathBuf, (FileId, Result<Vec<Stmt>, ParseError>)>,
     /// The files being expanded, outermost first.
     chain: Vec<ChainLink>,
 }
 
+fn is_include(s: &Stmt) -> bool {
+    s.block.is_none() && s.args.len() == 1 && s.name.is("include")
+}
+
 struct ChainLink {
     path: PathBuf,
-    /// The path with symlinks resolved, to recognise a cycle through links.
-    key: PathBuf,
 }
 
 impl ChainLink {
     fn new(path: &Path) -> Self {
         ChainLink {
             path: path.to_path_buf(),
-            key: std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
         }
     }
 }
+
+/// Deeper include nesting than this is reported as a cycle (one that runs
+/// through symlinks or `..` spellings of the same file); real configs nest
+/// a few levels.
+const MAX_INCLUDE_DEPTH: usize = 64;
 
 impl Loader<'_> {
     fn parse_file(&mut self, path: PathBuf, text: Vec<u8>) -> Result<Vec<Stmt>, LoadError> {
@@ -136,22 +150,25 @@ impl Loader<'_> {
             path: path.clone(),
             text,
         });
-        self.parsed.insert(path, (id, stmts.clone()));
+        self.parsed.insert(path, (id, None));
         Ok(stmts)
     }
 
-    /// Splice every `include` (at any depth) into its block.
-    fn expand(&mut self, stmts: Vec<Stmt>) -> Result<Vec<Stmt>, LoadError> {
-        let mut out = Vec::with_capacity(stmts.len());
-        for mut s in stmts {
+    /// Splice every `include` (at any depth) into its block. Blocks without
+    /// includes are left where they are.
+    fn expand(&mut self, mut stmts: Vec<Stmt>) -> Result<Vec<Stmt>, LoadError> {
+        for s in &mut stmts {
             if let Some(block) = s.block.take() {
                 s.block = Some(self.expand(block)?);
-                out.push(s);
-                continue;
             }
-            let is_include = s.name.is("include") && s.args.len() == 1;
+        }
+        if !stmts.iter().any(is_include) {
+            return Ok(stmts);
+        }
+        let mut out = Vec::with_capacity(stmts.len() + 16);
+        for s in stmts {
+            let pattern = is_include(&s).then(|| s.args[0].value.clone());
             let at = s.name.span;
-            let pattern = is_include.then(|| s.args[0].value.clone());
             out.push(s);
             if let Some(pattern) = pattern {
                 for file_stmts in self.include(at, &pattern)? {
@@ -189,6 +206,7 @@ impl Loader<'_> {
         } else {
             vec![path]
         };
+        self.prefetch(&files);
         let mut out = Vec::with_capacity(files.len());
         for file in files {
             if let Some(stmts) = self.include_one(at, file)? {
@@ -198,9 +216,44 @@ impl Loader<'_> {
         Ok(out)
     }
 
+    /// Read the not-yet-seen files of a large glob and parse them on all
+    /// cores; [`Self::include_one`] then takes the results in order, so
+    /// errors and file ids come out as if parsed one by one.
+    fn prefetch(&mut self, files: &[PathBuf]) {
+        let todo: Vec<&PathBuf> = files
+            .iter()
+            .filter(|f| !self.parsed.contains_key(*f) && !self.prefetched.contains_key(*f))
+            .collect();
+        if todo.len() < PARALLEL_MIN_FILES {
+            return;
+        }
+        let mut jobs = Vec::with_capacity(todo.len());
+        for f in todo {
+            if let Ok(text) = self.src.read(f) {
+                let id =
+                    FileId(u32::try_from(self.cfg.files.len()).expect("fewer than 2^32 files"));
+                self.cfg.files.push(SourceFile {
+                    path: f.clone(),
+                    text,
+                });
+                jobs.push((f.clone(), id));
+            }
+        }
+        let inputs: Vec<(FileId, &[u8])> = jobs
+            .iter()
+            .map(|(_, id)| (*id, &self.cfg.files[id.0 as usize].text[..]))
+            .collect();
+        let results = parse_many(&inputs);
+        for ((path, id), r) in jobs.into_iter().zip(results) {
+            self.prefetched.insert(path, (id, r));
+        }
+    }
+
     fn include_one(&mut self, at: Span, file: PathBuf) -> Result<Option<Vec<Stmt>>, LoadError> {
         let link = ChainLink::new(&file);
-        if let Some(pos) = self.chain.iter().position(|l| l.key == link.key) {
+        let repeat = self.chain.iter().position(|l| l.path == link.path);
+        let too_deep = (self.chain.len() >= MAX_INCLUDE_DEPTH).then_some(0);
+        if let Some(pos) = repeat.or(too_deep) {
             let mut chain: Vec<String> = self.chain[pos..]
                 .iter()
                 .map(|l| l.path.display().to_string())
@@ -213,8 +266,24 @@ impl Loader<'_> {
                 chain,
             });
         }
-        let stmts = if let Some((_, stmts)) = self.parsed.get(&file) {
-            stmts.clone()
+        let stmts = if let Some((id, parsed)) = self.prefetched.remove(&file) {
+            self.parsed.insert(file.clone(), (id, None));
+            parsed.map_err(|e| LoadError::Syntax {
+                path: file.clone(),
+                line: e.line,
+                col: e.col,
+                kind: e.kind,
+            })?
+        } else if let Some((id, cached)) = self.parsed.get_mut(&file) {
+            match cached {
+                Some(tree) => tree.clone(),
+                None => {
+                    let text = &self.cfg.files[id.0 as usize].text;
+                    let tree = parse(text, *id).expect("a file that parsed once parses again");
+                    *cached = Some(tree.clone());
+                    tree
+                }
+            }
         } else {
             match self.src.read(&file) {
                 Ok(text) => self.parse_file(file.clone(), text)?,

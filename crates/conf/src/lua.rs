@@ -12,7 +12,7 @@
 
 use crate::ast::{Quote, Word};
 use crate::error::{ParseError, SyntaxError};
-use crate::lexer::{CONF_BUFFER, Lexer};
+use crate::lexer::{CONF_BUFFER, Lexer, offset};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tok {
@@ -40,10 +40,10 @@ impl Lexer<'_> {
                 Tok::RightCurly => {
                     level -= 1;
                     if level == 0 {
-                        let body = self.src[body_start..self.pos - 1].to_vec();
+                        let end = self.pos - 1;
                         return Ok(Word {
-                            value: body.clone(),
-                            raw: body,
+                            value: self.src[body_start..end].into(),
+                            raw_range: (offset(body_start), offset(end)),
                             quote: Quote::LuaBlock,
                             span,
                         });

@@ -110,3 +110,29 @@ pub fn parse(src: &[u8], file: FileId) -> Result<Vec<Stmt>, ParseError> {
         }
     }
 }
+
+/// Parse several files at once, spread over the machine's cores; results
+/// are in input order.
+pub fn parse_many(files: &[(FileId, &[u8])]) -> Vec<Result<Vec<Stmt>, ParseError>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    if threads < 2 || files.len() < 2 {
+        return files.iter().map(|(id, text)| parse(text, *id)).collect();
+    }
+    let chunk = files.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(id, text)| parse(text, *id))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("parser threads do not panic"))
+            .collect()
+    })
+}

@@ -36,7 +36,8 @@ fn bare_words_quotes_and_escapes() {
         ]
     );
     assert_eq!(s[0].args[1].quote, Quote::Double);
-    assert_eq!(s[0].args[1].raw, br#""a b;{}#""#);
+    let src = br#"add_header X-A "a b;{}#" 'c\'d' e\ f g\$h "\t\n\x";"#;
+    assert_eq!(s[0].args[1].raw(src), br#""a b;{}#""#);
 }
 
 #[test]
@@ -114,7 +115,7 @@ fn crlf_and_non_utf8() {
     let src = b"user www-data;\r\nserver_name \xff\xfe.example;\r\n";
     let s = parse(src, FileId(0)).unwrap();
     assert_eq!(s.len(), 2);
-    assert_eq!(s[1].args[0].value, b"\xff\xfe.example");
+    assert_eq!(&*s[1].args[0].value, b"\xff\xfe.example");
     assert_eq!(s[1].name.span.line, 2);
 }
 

@@ -282,10 +282,10 @@ fn golden() -> serde_json::Map<String, Value> {
 
 /// A word as crossplane reports it: bare words raw (escapes kept), quoted
 /// words without their quotes and with only `\<same quote>` unescaped.
-fn crossplane_value(w: &Word) -> String {
-    let raw = &w.raw;
+fn crossplane_value(w: &Word, text: &[u8]) -> String {
+    let raw = w.raw(text);
     let bytes: Vec<u8> = match w.quote {
-        Quote::None | Quote::LuaBlock => raw.clone(),
+        Quote::None | Quote::LuaBlock => raw.to_vec(),
         Quote::Single | Quote::Double => {
             let q = raw[0];
             let inner = &raw[1..raw.len() - 1];
@@ -309,13 +309,14 @@ fn crossplane_value(w: &Word) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
-fn to_crossplane(stmts: &[Stmt]) -> Value {
+fn to_crossplane(stmts: &[Stmt], text: &[u8]) -> Value {
     Value::Array(
         stmts
             .iter()
             .map(|s| {
-                let name = crossplane_value(&s.name);
-                let mut args: Vec<String> = s.args.iter().map(crossplane_value).collect();
+                let name = crossplane_value(&s.name, text);
+                let mut args: Vec<String> =
+                    s.args.iter().map(|w| crossplane_value(w, text)).collect();
                 if name == "if"
                     && !args.is_empty()
                     && args[0].starts_with('(')
@@ -333,7 +334,7 @@ fn to_crossplane(stmts: &[Stmt]) -> Value {
                     Value::Array(args.into_iter().map(Value::String).collect()),
                 ];
                 if let Some(b) = &s.block {
-                    item.push(to_crossplane(b));
+                    item.push(to_crossplane(b, text));
                 }
                 Value::Array(item)
             })
@@ -391,7 +392,7 @@ fn trees_equal_crossplane_where_both_accept() {
         let Ok(stmts) = parse(&text, FileId(0)) else {
             continue;
         };
-        let ours = to_crossplane(&stmts);
+        let ours = to_crossplane(&stmts, &text);
         let tree = &without_comment_entries(tree);
         if &ours == tree {
             equal += 1;

@@ -134,3 +134,62 @@ fn nginx_t_dumps_load_like_the_files() {
     assert_eq!(cfg.location(listen.span()), "sites/app.conf:2");
     assert_eq!(cfg.files.len(), 2);
 }
+
+#[test]
+fn include_cycles_through_symlinks_are_caught() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "nginx.conf", "http { include sub/a.conf; }\n");
+    write(d.path(), "real/a.conf", "include sub/a.conf;\n");
+    std::os::unix::fs::symlink(d.path().join("real"), d.path().join("sub")).unwrap();
+    // sub/a.conf includes sub/a.conf: the same path, caught at once
+    let err = load(&d.path().join("nginx.conf"), &LoadOptions::default()).unwrap_err();
+    assert!(matches!(err, LoadError::IncludeCycle { .. }), "{err}");
+    // a loop through a differently spelled path: include paths are fixed
+    // text resolved against one directory, so the spelling repeats on the
+    // next round and the chain is printed
+    write(d.path(), "nginx.conf", "http { include loop/x.conf; }\n");
+    write(d.path(), "loop/x.conf", "include loop/self/x.conf;\n");
+    std::os::unix::fs::symlink(d.path().join("loop"), d.path().join("loop/self")).unwrap();
+    let err = load(&d.path().join("nginx.conf"), &LoadOptions::default()).unwrap_err();
+    assert!(matches!(err, LoadError::IncludeCycle { .. }), "{err}");
+}
+
+#[test]
+fn large_globs_parsed_in_parallel_keep_order_and_errors() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "nginx.conf", "http { include sites/*.conf; }\n");
+    for i in 0..40 {
+        write(
+            d.path(),
+            &format!("sites/{i:03}.conf"),
+            &format!("server {{ listen {}; }}\n", 8000 + i),
+        );
+    }
+    let cfg = load(&d.path().join("nginx.conf"), &LoadOptions::default()).unwrap();
+    let ports: Vec<String> = cfg
+        .nodes
+        .iter()
+        .filter(|n| n.is("listen"))
+        .map(|n| n.arg(0).unwrap().into_owned())
+        .collect();
+    assert_eq!(
+        ports,
+        (8000..8040).map(|p| p.to_string()).collect::<Vec<_>>()
+    );
+    for (i, f) in cfg.files.iter().enumerate().skip(1) {
+        assert!(
+            f.path.ends_with(format!("sites/{:03}.conf", i - 1)),
+            "{}",
+            f.path.display()
+        );
+    }
+    // the first broken file in glob order is the one reported
+    write(d.path(), "sites/017.conf", "server { listen 1\n}\n");
+    write(d.path(), "sites/031.conf", "server {\n");
+    let err = load(&d.path().join("nginx.conf"), &LoadOptions::default()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("sites/017.conf:2:1: unexpected \"}\""),
+        "{err}"
+    );
+}

@@ -4,7 +4,9 @@
 use serde::Serialize;
 
 use super::addr::{Address, parse_url};
-use super::upstream::{Pass, PassModule, PassTarget, Upstream, pass, upstreams};
+use super::upstream::{
+    GroupIndex, Pass, PassModule, PassTarget, Upstream, pass_indexed, upstreams,
+};
 use crate::tree::{Config, NodeId};
 
 /// The `http {}` block.
@@ -173,9 +175,10 @@ pub struct StreamServer {
 
 pub(crate) fn read_http(cfg: &Config, id: NodeId) -> Http {
     let ups = upstreams(cfg, id);
+    let index = GroupIndex::new(&ups);
     let servers = cfg
         .find(Some(id), "server")
-        .map(|s| read_server(cfg, s, &ups))
+        .map(|s| read_server(cfg, s, &index))
         .collect();
     Http {
         node: id,
@@ -229,7 +232,7 @@ pub(crate) fn read_stream(cfg: &Config, id: NodeId) -> Stream {
     }
 }
 
-fn read_server(cfg: &Config, id: NodeId, ups: &[Upstream]) -> Server {
+fn read_server(cfg: &Config, id: NodeId, ups: &GroupIndex<'_>) -> Server {
     let mut listens: Vec<Listen> = cfg
         .find(Some(id), "listen")
         .filter_map(|l| read_listen(cfg, l))
@@ -288,13 +291,13 @@ fn read_listen(cfg: &Config, id: NodeId) -> Option<Listen> {
     })
 }
 
-fn read_locations(cfg: &Config, block: NodeId, ups: &[Upstream]) -> Vec<Location> {
+fn read_locations(cfg: &Config, block: NodeId, ups: &GroupIndex<'_>) -> Vec<Location> {
     cfg.find(Some(block), "location")
         .filter_map(|l| read_location(cfg, l, ups))
         .collect()
 }
 
-fn read_location(cfg: &Config, id: NodeId, ups: &[Upstream]) -> Option<Location> {
+fn read_location(cfg: &Config, id: NodeId, ups: &GroupIndex<'_>) -> Option<Location> {
     let n = cfg.node(id);
     let (modifier, path) = match n.args.len() {
         2 => {
@@ -341,10 +344,16 @@ fn read_location(cfg: &Config, id: NodeId, ups: &[Upstream]) -> Option<Location>
     })
 }
 
-fn find_pass(cfg: &Config, block: NodeId, ups: &[Upstream]) -> Option<Pass> {
+fn find_pass(cfg: &Config, block: NodeId, ups: &GroupIndex<'_>) -> Option<Pass> {
     cfg.children(block).iter().find_map(|&c| {
-        let name = cfg.node(c).name.text();
-        PassModule::from_directive(&name).map(|m| pass(cfg, c, m, ups))
+        let name = &cfg.node(c).name.value;
+        if !name.ends_with(b"_pass") {
+            return None;
+        }
+        PassModule::ALL
+            .into_iter()
+            .find(|m| **name == *m.directive().as_bytes())
+            .map(|m| pass_indexed(cfg, c, m, ups))
     })
 }
 

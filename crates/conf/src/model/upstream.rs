@@ -292,8 +292,42 @@ pub struct Pass {
     pub variables: bool,
 }
 
+/// Upstream block names, lowercased, for the case-insensitive lookups
+/// nginx does when it resolves a `*_pass` host.
+#[derive(Debug, Clone, Default)]
+pub struct GroupIndex<'a> {
+    groups: &'a [Upstream],
+    by_name: std::collections::HashMap<String, usize>,
+}
+
+impl<'a> GroupIndex<'a> {
+    /// Index `groups` (the first block of a name wins, as in nginx).
+    pub fn new(groups: &'a [Upstream]) -> Self {
+        let mut by_name = std::collections::HashMap::with_capacity(groups.len());
+        for (i, g) in groups.iter().enumerate() {
+            by_name.entry(g.name.to_ascii_lowercase()).or_insert(i);
+        }
+        GroupIndex { groups, by_name }
+    }
+
+    fn find(&self, host: &str) -> Option<usize> {
+        self.by_name.get(&host.to_ascii_lowercase()).copied()
+    }
+}
+
 /// Resolve the `*_pass` directive `id` against the known upstream blocks.
 pub fn pass(cfg: &Config, id: NodeId, module: PassModule, groups: &[Upstream]) -> Pass {
+    pass_indexed(cfg, id, module, &GroupIndex::new(groups))
+}
+
+/// [`pass`] with a prebuilt [`GroupIndex`].
+pub fn pass_indexed(
+    cfg: &Config,
+    id: NodeId,
+    module: PassModule,
+    by_name: &GroupIndex<'_>,
+) -> Pass {
+    let groups = by_name.groups;
     let raw = cfg.node(id).arg(0).unwrap_or_default().into_owned();
     let variables = raw.contains('$');
     let (protocol, rest) = split_scheme(module, &raw);
@@ -327,7 +361,7 @@ pub fn pass(cfg: &Config, id: NodeId, module: PassModule, groups: &[Upstream]) -
             && let Ok(u) = parse_url(host, false)
         {
             if let Address::Tcp { host, port: None } = &u.addr
-                && let Some(index) = find_group(groups, host)
+                && let Some(index) = by_name.find(host)
             {
                 p.target = PassTarget::Group {
                     name: groups[index].name.clone(),
@@ -348,7 +382,7 @@ pub fn pass(cfg: &Config, id: NodeId, module: PassModule, groups: &[Upstream]) -
         Ok(u) => {
             p.uri = u.uri;
             if let Address::Tcp { host, port } = &u.addr
-                && let Some(index) = find_group(groups, host)
+                && let Some(index) = by_name.find(host)
             {
                 p.target = PassTarget::Group {
                     name: groups[index].name.clone(),
@@ -380,12 +414,6 @@ fn host_end(rest: &str) -> usize {
         .find(|&i| URI_VARS.iter().any(|v| rest[i..].starts_with(v)))
         .unwrap_or(rest.len());
     slash.min(var)
-}
-
-fn find_group(groups: &[Upstream], host: &str) -> Option<usize> {
-    groups
-        .iter()
-        .position(|g| g.name.eq_ignore_ascii_case(host))
 }
 
 fn split_scheme(module: PassModule, raw: &str) -> (Option<Protocol>, &str) {

@@ -3,4 +3,5 @@
 //! missing nginx fails them instead of skipping.
 
 mod harness;
+mod lab_backend;
 mod util;

@@ -74,6 +74,9 @@ pub enum Command {
     Watch(WatchArgs),
     /// Reproduce a named failure with a private nginx and a faulty backend, then diagnose it.
     Lab(LabArgs),
+    /// Run the lab's fault-injecting backend (used by `lab` and the tests).
+    #[command(hide = true)]
+    LabBackend(LabBackendArgs),
 }
 
 /// `badgateway diagnose`.
@@ -146,4 +149,14 @@ pub struct WatchArgs {}
 pub struct LabArgs {
     /// Scenario name (list them when absent).
     pub scenario: Option<String>,
+}
+
+/// `badgateway lab-backend LISTEN FAULT` (hidden).
+#[derive(Debug, Args)]
+pub struct LabBackendArgs {
+    /// `IP:PORT` or `unix:/path`.
+    pub listen: String,
+    /// ok, status:N, close, reset, slow:MS, huge-headers:BYTES, invalid-header,
+    /// bad-chunked, garbage, keepalive-drop, crash-after:N.
+    pub fault: String,
 }

@@ -5,10 +5,12 @@
 
 #![allow(unsafe_code)] // kill(2) on processes we started ourselves, by pid
 
+pub mod backend;
 pub mod http;
 pub mod nginx;
 pub mod ports;
 pub mod proc;
 
+pub use backend::{Backend, BackendProcess, Fault, Listen};
 pub use nginx::{Nginx, NginxBuilder, find_nginx, require_nginx};
 pub use ports::free_port;

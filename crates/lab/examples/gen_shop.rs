@@ -91,13 +91,13 @@ fn main() {
     let mut i: u64 = 0;
     while start.elapsed() < Duration::from_secs(seconds) {
         let path = paths[(i as usize * 7) % paths.len()];
-        if path.starts_with("/reports/") && i % 3 != 0 {
+        if path.starts_with("/reports/") && !i.is_multiple_of(3) {
             i += 1;
             continue;
         }
         let client = format!("203.0.113.{}", 10 + (i * 37) % 200);
         let agent = agents[(i as usize) % agents.len()];
-        let referer = if i % 2 == 0 {
+        let referer = if i.is_multiple_of(2) {
             "https://shop.example.com/"
         } else {
             "-"

@@ -96,6 +96,12 @@ causes! {
     Unknown => "unknown", "unattributed upstream failure";
 }
 
+impl Default for Cause {
+    fn default() -> Self {
+        Cause::Unknown
+    }
+}
+
 impl fmt::Display for Cause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())

@@ -96,6 +96,7 @@ causes! {
     Unknown => "unknown", "unattributed upstream failure";
 }
 
+#[allow(clippy::derivable_impls)] // the enum comes from a macro table
 impl Default for Cause {
     fn default() -> Self {
         Cause::Unknown

@@ -206,12 +206,12 @@ pub fn socket_missing(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
             ),
         ));
     }
-    if let Some(fact) = ctx.ev.host.paths.iter().find(|f| f.path == path) {
-        if fact.kind == "missing" {
-            d.live = true;
-            d.evidence
-                .push(Proof::fact("host", format!("{path}: does not exist")));
-        }
+    if let Some(fact) = ctx.ev.host.paths.iter().find(|f| f.path == path)
+        && fact.kind == "missing"
+    {
+        d.live = true;
+        d.evidence
+            .push(Proof::fact("host", format!("{path}: does not exist")));
     }
     d.cause = Cause::SocketMissing;
     d.confidence = 0.95;
@@ -270,21 +270,21 @@ pub fn socket_permission(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
                 .push(Proof::fact("host", format!("{user} cannot connect: {why}")));
         }
     }
-    if let Some(p) = ctx.probe(addr) {
-        if let Some((ok, errno)) = p.as_worker {
-            d.live |= !ok;
-            d.evidence.push(Proof::fact(
-                "probe",
-                format!(
-                    "connect as {user}: {}",
-                    if ok {
-                        "ok".into()
-                    } else {
-                        describe_connect("permission-denied", errno)
-                    }
-                ),
-            ));
-        }
+    if let Some(p) = ctx.probe(addr)
+        && let Some((ok, errno)) = p.as_worker
+    {
+        d.live |= !ok;
+        d.evidence.push(Proof::fact(
+            "probe",
+            format!(
+                "connect as {user}: {}",
+                if ok {
+                    "ok".into()
+                } else {
+                    describe_connect("permission-denied", errno)
+                }
+            ),
+        ));
     }
     let pool = ctx.ev.host.php_pools.iter().find(|p| p.listen == path);
     d.fix = match pool {

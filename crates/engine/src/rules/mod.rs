@@ -38,10 +38,10 @@ fn locations_for(ctx: &Ctx<'_>, addr: Option<&str>) -> Vec<String> {
         return Vec::new();
     };
     let mut out: Vec<String> = u.used_at.clone();
-    if let Some(at) = peer.and_then(|p| p.defined_at.clone()) {
-        if !out.contains(&at) {
-            out.push(at);
-        }
+    if let Some(at) = peer.and_then(|p| p.defined_at.clone())
+        && !out.contains(&at)
+    {
+        out.push(at);
     }
     out
 }

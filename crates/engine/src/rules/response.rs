@@ -263,12 +263,12 @@ pub fn tls(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
     let sni = ctx.probe(addr).is_some_and(|p| p.tls_needs_sni)
         || g.sample.contains("alert handshake failure")
         || g.sample.contains("unrecognized name");
-    if let Some(p) = ctx.probe(addr) {
-        if let Some(e) = &p.tls_error {
-            d.live = true;
-            d.evidence
-                .push(Proof::fact("probe", format!("TLS to {addr}: {e}")));
-        }
+    if let Some(p) = ctx.probe(addr)
+        && let Some(e) = &p.tls_error
+    {
+        d.live = true;
+        d.evidence
+            .push(Proof::fact("probe", format!("TLS to {addr}: {e}")));
     }
     if g.sample.contains("wrong version number") {
         d.summary = format!("nginx starts TLS with {addr}, which speaks plain HTTP.");

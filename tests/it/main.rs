@@ -3,4 +3,6 @@
 //! missing nginx fails them instead of skipping.
 
 mod harness;
+mod route_backend;
+mod route_vs_nginx;
 mod util;

@@ -545,6 +545,11 @@ fn server_hit(
 ) -> ServerHit {
     let span = model.cfg.node(srv.node).span();
     let n = sock.servers.len();
+    let on = if n == 1 {
+        format!("the only server on {}", sock.key)
+    } else {
+        format!("{n} servers on {}", sock.key)
+    };
     let reason = match (m.by, &m.name) {
         ("exact", Some(name)) => {
             format!(
@@ -552,13 +557,11 @@ fn server_hit(
                 sock.key
             )
         }
-        ("wildcard", Some(name)) => format!(
-            "Host {host} matches wildcard server_name {name} (no exact name; {n} servers on {})",
-            sock.key
-        ),
+        ("wildcard", Some(name)) => {
+            format!("Host {host} matches wildcard server_name {name} (no exact name; {on})")
+        }
         ("regex", Some(name)) => format!(
-            "Host {host} matches regex server_name {name} (no exact or wildcard name; {n} servers on {})",
-            sock.key
+            "Host {host} matches regex server_name {name} (no exact or wildcard name; {on})"
         ),
         ("default_server", _) => {
             format!("no server_name matches Host {host}: the socket's default_server answers")

@@ -111,7 +111,7 @@ pub fn socket(http: &Http, url: &Url) -> Result<Socket, String> {
             };
             if !specific.is_empty() {
                 assumed = Some(format!(
-                    "{} is a name, not an address: assumed it reaches {} (other listen sockets on port {port}: {}); put the address in the URL and the name in --header Host: to choose",
+                    "{} is a name, not an address: assumed it reaches {} (listen sockets on port {port}: {}); put the address in the URL and the name in --header Host: to choose",
                     url.host,
                     key(&pick, port),
                     list(&binds, port)

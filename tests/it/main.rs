@@ -4,5 +4,6 @@
 
 mod harness;
 mod route_backend;
+mod route_cli;
 mod route_vs_nginx;
 mod util;

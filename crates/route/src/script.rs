@@ -120,7 +120,20 @@ impl<'m> Router<'m> {
             Ok(v) => format!("${name} = \"{}\"", String::from_utf8_lossy(v)),
             Err(e) => format!("${name} is unknown ({e})"),
         };
-        self.st.vars.insert(name, v);
+        if name == "args" {
+            // Writable built-in: the arguments themselves change.
+            match &v {
+                Ok(a) => self.st.args = a.clone(),
+                Err(_) => {
+                    let at = self.at_node(id);
+                    self.out
+                        .uncertain
+                        .push(format!("{at}: new $args unknown; kept the old ones"));
+                }
+            }
+        } else {
+            self.st.vars.insert(name, v);
+        }
         self.step(id, effect);
     }
 

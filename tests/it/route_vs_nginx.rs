@@ -211,6 +211,10 @@ fn response_header(head: &str, name: &str) -> Option<String> {
     })
 }
 
+/// One request: address to connect to, Host header, request target, and
+/// an optional extra header.
+type Case<'a> = (&'a str, &'a str, &'a str, Option<(&'a str, &'a str)>);
+
 /// Tallies of one differential run.
 #[derive(Default)]
 struct Tally {
@@ -221,11 +225,7 @@ struct Tally {
 
 /// Send every case through nginx and through `route`, and compare.
 /// `extra` is one optional request header sent to both.
-fn verify(
-    nginx: &badgateway_lab::Nginx,
-    backends: &[&Backend],
-    cases: &[(&str, &str, &str, Option<(&str, &str)>)],
-) -> Tally {
+fn verify(nginx: &badgateway_lab::Nginx, backends: &[&Backend], cases: &[Case<'_>]) -> Tally {
     let conf_path = nginx.conf_path.to_string_lossy().into_owned();
     let conf = std::fs::read_to_string(&nginx.conf_path).unwrap();
     let mut t = Tally::default();
@@ -446,7 +446,7 @@ fn route_matches_nginx_on_edge_cases() {
         .start()
         .expect("nginx starts");
     let l = "127.0.0.1";
-    let cases: Vec<(&str, &str, &str, Option<(&str, &str)>)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         (l, "first.test", "/", None),
         (l, "first.test", "/?x=1", None),
         (l, "first.test", "//a//b", None),

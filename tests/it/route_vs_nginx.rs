@@ -422,6 +422,7 @@ server {{ listen 127.0.0.1:@LISTEN@ default_server; server_name first.test; merg
   location /r301 {{ add_header X-Loc r301 always; return 301 https://$host$request_uri; }}
   location /enc/ {{ proxy_set_header X-Loc enc; add_header X-Loc enc always; proxy_pass http://grp/e/; }}
   location /qs/ {{ proxy_set_header X-Loc qs; add_header X-Loc qs always; rewrite ^ /fixed/?new=1 break; proxy_pass http://grp; }}
+  location /loop/ {{ add_header X-Loc loop always; rewrite ^ /loop/x last; }}
   location /setarg/ {{ proxy_set_header X-Loc setarg; add_header X-Loc setarg always; set $args "a=1"; proxy_pass http://grp/s/; }}
 }}
 server {{ listen 127.0.0.1:@LISTEN@; server_name second.test; # srv=second
@@ -474,6 +475,7 @@ fn route_matches_nginx_on_edge_cases() {
         (l, "first.test", "/enc/a+b%2Bc", None),
         (l, "first.test", "/qs/anything?old=1", None),
         (l, "first.test", "/setarg/x?b=2", None),
+        (l, "first.test", "/loop/", None),
         (l, "r1.regex.test", "/p", None),
         (l, "abc.regex.test", "/p", None),
         (l, "a.b.regex.test", "/p", None),

@@ -339,7 +339,7 @@ impl<'m> Router<'m> {
 
     /// One more URI change; false (500) after nginx's limit.
     pub fn count_change(&mut self) -> bool {
-        self.st.uri_changes -= 1;
+        self.st.uri_changes = self.st.uri_changes.saturating_sub(1);
         if self.st.uri_changes == 0 {
             self.out.warnings.push(
                 "rewrite or internal redirection cycle: nginx answers 500 after 10 URI changes"

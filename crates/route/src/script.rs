@@ -142,7 +142,7 @@ impl<'m> Router<'m> {
         let a0 = n.arg(0).unwrap_or_default().into_owned();
         let (status, text) = match a0.parse::<u16>() {
             Ok(code) => (code, n.args.get(1).map(|w| w.value.clone())),
-            Err(_) => (302, Some(n.args[0].value.clone())),
+            Err(_) => (302, n.args.first().map(|w| w.value.clone())),
         };
         let text = match text {
             Some(t) => match self.eval(&t) {

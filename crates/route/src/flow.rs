@@ -552,10 +552,7 @@ fn server_hit(
     };
     let reason = match (m.by, &m.name) {
         ("exact", Some(name)) => {
-            format!(
-                "Host {host} equals server_name {name} ({n} servers on {})",
-                sock.key
-            )
+            format!("Host {host} equals server_name {name} ({on})")
         }
         ("wildcard", Some(name)) => {
             format!("Host {host} matches wildcard server_name {name} (no exact name; {on})")

@@ -6,6 +6,7 @@ pub mod diagnose;
 pub mod escape;
 pub mod format;
 pub mod style;
+pub mod route;
 
 pub use escape::{neutralize, neutralize_str};
 pub use format::Format;

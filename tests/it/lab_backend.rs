@@ -172,3 +172,44 @@ fn a_crashing_backend_process_gives_premature_close_then_refused() {
         "{log}"
     );
 }
+
+#[test]
+fn a_blackhole_times_out_over_tcp_and_says_eagain_over_unix() {
+    let Some(bin) = require_nginx() else { return };
+    let tcp = Backend::start(
+        &Listen::Tcp("127.0.0.1:0".parse().unwrap()),
+        Fault::Blackhole,
+    )
+    .unwrap();
+    let port = tcp.addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let sock = dir.path().join("fpm.sock");
+    let _unix = Backend::start(&Listen::Unix(sock.clone()), Fault::Blackhole).unwrap();
+    let nginx = NginxBuilder::new(
+        &bin,
+        format!(
+            "server {{ listen 127.0.0.1:@LISTEN@;
+               location /tcp {{ proxy_pass http://127.0.0.1:{port}; proxy_connect_timeout 1s; }}
+               location /unix {{ proxy_pass http://unix:{}; }} }}",
+            sock.display()
+        ),
+    )
+    .start()
+    .unwrap();
+    assert_eq!(http::get(nginx.addr(), "/tcp").unwrap().status, 504);
+    assert_eq!(http::get(nginx.addr(), "/unix").unwrap().status, 502);
+    let log = nginx.error_log_text();
+    assert!(
+        log.contains("upstream timed out (110: Connection timed out) while connecting to upstream"),
+        "{log}"
+    );
+    assert!(
+        log.contains("failed (11: Resource temporarily unavailable) while connecting to upstream"),
+        "{log}"
+    );
+}

@@ -4,6 +4,7 @@
 
 mod harness;
 mod lab_backend;
+mod lab_scenarios;
 mod route_backend;
 mod route_cli;
 mod route_vs_nginx;

@@ -20,8 +20,13 @@ use std::time::Duration;
 /// How the backend misbehaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
-    /// A well-behaved HTTP/1.1 server (keep-alive, `200 ok`).
+    /// A well-behaved HTTP/1.1 server (keep-alive, `200 ok`) that waits
+    /// patiently for a request's blank line, whatever the bytes.
     Ok,
+    /// Like `Ok`, but bytes that do not start with an HTTP method get a
+    /// `400 Bad Request` and a close, as nginx or gunicorn answer a TLS
+    /// ClientHello or a FastCGI record.
+    Strict,
     /// Answers every request with this status (its own 502/503/504 page).
     Status(u16),
     /// Reads the request, then closes without answering.
@@ -45,6 +50,9 @@ pub enum Fault {
     /// Serves this many requests normally, then exits the whole process
     /// while holding the next request (a crash mid-request).
     CrashAfter(u64),
+    /// Never accepts, with a full listen queue: TCP SYNs go unanswered
+    /// (connect times out), unix-socket connects fail with EAGAIN.
+    Blackhole,
 }
 
 impl FromStr for Fault {
@@ -57,6 +65,7 @@ impl FromStr for Fault {
         };
         Ok(match name {
             "ok" => Fault::Ok,
+            "strict" => Fault::Strict,
             "status" => Fault::Status(u16::try_from(num("a status")?).map_err(|e| e.to_string())?),
             "close" => Fault::Close,
             "reset" => Fault::Reset,
@@ -69,10 +78,11 @@ impl FromStr for Fault {
             "garbage" => Fault::Garbage,
             "keepalive-drop" => Fault::KeepaliveDrop,
             "crash-after" => Fault::CrashAfter(num("a request count")?),
+            "blackhole" => Fault::Blackhole,
             _ => {
                 return Err(format!(
-                    "unknown fault {s:?} (ok, status:N, close, reset, slow:MS, huge-headers:BYTES, \
-                     invalid-header, bad-chunked, garbage, keepalive-drop, crash-after:N)"
+                    "unknown fault {s:?} (ok, strict, status:N, close, reset, slow:MS, huge-headers:BYTES, \
+                     invalid-header, bad-chunked, garbage, keepalive-drop, crash-after:N, blackhole)"
                 ));
             }
         })
@@ -107,6 +117,15 @@ pub struct Backend {
     stop: Arc<AtomicBool>,
     /// Requests received so far.
     pub requests: Arc<AtomicU64>,
+    /// For [`Fault::Blackhole`]: the never-accepting listener and the
+    /// connections that fill its queue.
+    _hole: Option<Blackhole>,
+}
+
+/// A listener whose queue is full.
+struct Blackhole {
+    _listener: Box<dyn std::any::Any + Send>,
+    _fillers: Vec<Box<dyn std::any::Any + Send>>,
 }
 
 enum Conn {
@@ -138,6 +157,9 @@ impl Write for Conn {
 impl Backend {
     /// Bind and serve in background threads.
     pub fn start(listen: &Listen, fault: Fault) -> io::Result<Backend> {
+        if fault == Fault::Blackhole {
+            return blackhole(listen);
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let requests = Arc::new(AtomicU64::new(0));
         let fault = Arc::new(fault);
@@ -178,6 +200,7 @@ impl Backend {
             listen: bound,
             stop,
             requests,
+            _hole: None,
         })
     }
 
@@ -200,6 +223,13 @@ impl Backend {
 
 impl Drop for Backend {
     fn drop(&mut self) {
+        if self._hole.is_some() {
+            // nothing accepts; a blocking connect would hang
+            if let Listen::Unix(p) = &self.listen {
+                let _ = std::fs::remove_file(p);
+            }
+            return;
+        }
         self.stop.store(true, Ordering::Relaxed);
         // wake the acceptor so it sees the flag
         match &self.listen {
@@ -263,12 +293,24 @@ fn response(status: u16, extra: &str, body: &str) -> String {
 
 fn serve(mut conn: Conn, fault: &Fault, requests: &AtomicU64) -> io::Result<()> {
     let mut buf = Vec::new();
+    if *fault == Fault::Strict {
+        let mut first = [0u8; 1];
+        let n = conn.read(&mut first)?;
+        if n == 0 {
+            return Ok(());
+        }
+        if !first[0].is_ascii_uppercase() {
+            conn.write_all(b"HTTP/1.1 400 Bad Request\r\nServer: badgateway-lab\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+            return Ok(());
+        }
+        buf.push(first[0]);
+    }
     let mut on_this_conn = 0u64;
     while let Some(_head) = read_request(&mut conn, &mut buf)? {
         let n = requests.fetch_add(1, Ordering::SeqCst) + 1;
         on_this_conn += 1;
         match fault {
-            Fault::Ok => conn.write_all(response(200, "", "ok\n").as_bytes())?,
+            Fault::Ok | Fault::Strict => conn.write_all(response(200, "", "ok\n").as_bytes())?,
             Fault::Status(code) => {
                 conn.write_all(response(*code, "", "backend error page\n").as_bytes())?
             }
@@ -306,6 +348,7 @@ fn serve(mut conn: Conn, fault: &Fault, requests: &AtomicU64) -> io::Result<()> 
                 }
                 conn.write_all(response(200, "Connection: keep-alive\r\n", "ok\n").as_bytes())?;
             }
+            Fault::Blackhole => return Ok(()),
             Fault::CrashAfter(limit) => {
                 if n > *limit {
                     // hold the request, then die: nginx sees the connection close
@@ -317,6 +360,76 @@ fn serve(mut conn: Conn, fault: &Fault, requests: &AtomicU64) -> io::Result<()> 
         }
     }
     Ok(())
+}
+
+/// Lab sockets accept anyone (nginx's worker often runs as another user);
+/// permission scenarios use PHP-FPM's own `listen.mode`.
+fn world_connectable(path: &std::path::Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))
+}
+
+/// Bind, shrink the accept queue to nothing (a second `listen(2)` adjusts the
+/// backlog) and fill it, so new connections are never completed.
+fn blackhole(listen: &Listen) -> io::Result<Backend> {
+    use std::os::fd::AsRawFd;
+    let shrink = |fd: i32| {
+        // SAFETY: listen(2) on a socket we own.
+        if unsafe { libc::listen(fd, 0) } == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    };
+    let (bound, hole) = match listen {
+        Listen::Tcp(addr) => {
+            let l = TcpListener::bind(addr)?;
+            shrink(l.as_raw_fd())?;
+            let bound = l.local_addr()?;
+            let mut fillers: Vec<Box<dyn std::any::Any + Send>> = Vec::new();
+            for _ in 0..4 {
+                match TcpStream::connect_timeout(&bound, Duration::from_millis(300)) {
+                    Ok(s) => fillers.push(Box::new(s)),
+                    Err(_) => break,
+                }
+            }
+            (
+                Listen::Tcp(bound),
+                Blackhole {
+                    _listener: Box::new(l),
+                    _fillers: fillers,
+                },
+            )
+        }
+        Listen::Unix(path) => {
+            let _ = std::fs::remove_file(path);
+            let l = UnixListener::bind(path)?;
+            world_connectable(path)?;
+            shrink(l.as_raw_fd())?;
+            let mut fillers: Vec<Box<dyn std::any::Any + Send>> = Vec::new();
+            for _ in 0..8 {
+                let s = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None)?;
+                s.set_nonblocking(true)?;
+                match s.connect(&socket2::SockAddr::unix(path)?) {
+                    Ok(()) => fillers.push(Box::new(s)),
+                    Err(_) => break,
+                }
+            }
+            (
+                listen.clone(),
+                Blackhole {
+                    _listener: Box::new(l),
+                    _fillers: fillers,
+                },
+            )
+        }
+    };
+    Ok(Backend {
+        listen: bound,
+        stop: Arc::new(AtomicBool::new(true)),
+        requests: Arc::new(AtomicU64::new(0)),
+        _hole: Some(hole),
+    })
 }
 
 fn socket_linger_zero(s: &TcpStream) -> io::Result<()> {

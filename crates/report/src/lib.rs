@@ -5,8 +5,8 @@
 pub mod diagnose;
 pub mod escape;
 pub mod format;
-pub mod style;
 pub mod route;
+pub mod style;
 
 pub use escape::{neutralize, neutralize_str};
 pub use format::Format;

@@ -256,6 +256,9 @@ pub fn protocol(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
 
 /// TLS handshake failures to HTTPS upstreams.
 pub fn tls(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
+    if mismatch_from_probe(ctx, g, d) {
+        return;
+    }
     let addr = g.upstream.as_deref().unwrap_or("the backend");
     let site = config_site(ctx, addr);
     d.cause = Cause::TlsError;
@@ -270,9 +273,14 @@ pub fn tls(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
         d.evidence
             .push(Proof::fact("probe", format!("TLS to {addr}: {e}")));
     }
-    if g.sample.contains("wrong version number") {
-        d.summary = format!("nginx starts TLS with {addr}, which speaks plain HTTP.");
-        d.fix = format!("Use `proxy_pass http://…` for {addr}{site}.");
+    if g.sample.contains("wrong version number")
+        || g.sample.contains("upstream prematurely sent response")
+    {
+        // TLS against a plain-text port: the protocols differ
+        d.cause = Cause::ProtocolMismatch;
+        d.confidence = 0.9;
+        d.summary = format!("nginx speaks TLS (https://) to {addr}, which answers plain HTTP.");
+        d.fix = format!("Use `proxy_pass http://{addr};`{site} — or enable TLS on the backend.");
     } else if sni {
         d.summary = format!(
             "The TLS handshake with {addr} fails: the backend needs SNI, which nginx does not send by default."

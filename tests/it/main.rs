@@ -3,5 +3,10 @@
 //! missing nginx fails them instead of skipping.
 
 mod harness;
+mod lab_backend;
+mod lab_scenarios;
 mod probe;
+mod route_backend;
+mod route_cli;
+mod route_vs_nginx;
 mod util;

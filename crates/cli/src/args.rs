@@ -74,6 +74,9 @@ pub enum Command {
     Watch(WatchArgs),
     /// Reproduce a named failure with a private nginx and a faulty backend, then diagnose it.
     Lab(LabArgs),
+    /// Run the lab's fault-injecting backend (used by `lab` and the tests).
+    #[command(hide = true)]
+    LabBackend(LabBackendArgs),
 }
 
 /// `badgateway diagnose`.
@@ -116,14 +119,26 @@ pub struct ConfigArgs {
 
 /// `badgateway route URL`.
 #[derive(Debug, Args)]
+#[command(after_help = "\
+The config is read from --config FILE (a main config file or an `nginx -T` dump); \
+without --config, /etc/nginx/nginx.conf. Nothing else is touched: no file, socket or \
+DNS name is looked at, so what depends on them (try_files, `if (-f ...)`, \
+$remote_addr) is reported as uncertain or as an alternative outcome.
+
+The URL is where the client connects (use an IP address to pick a listen address) \
+and what it sends: the path and query go to nginx byte for byte, dot segments \
+included. --header Host:NAME sends another Host header.
+
+Exit status: 0 when the route resolves (proxied, or answered by nginx itself), \
+1 when no server listens where the URL points, 2 for a bad URL or config.")]
 pub struct RouteArgs {
-    /// The request URL (http://host[:port]/path?query).
+    /// The request URL (http[s]://host[:port]/path?query).
     pub url: String,
     /// Request method.
     #[arg(long, default_value = "GET", value_name = "M")]
     pub method: String,
-    /// Extra request header (repeatable).
-    #[arg(long = "header", value_name = "H:V")]
+    /// Extra request header, "Name: value" (repeatable; Host overrides the URL's host).
+    #[arg(long = "header", short = 'H', value_name = "H:V")]
     pub headers: Vec<String>,
 }
 
@@ -170,4 +185,14 @@ pub struct WatchArgs {}
 pub struct LabArgs {
     /// Scenario name (list them when absent).
     pub scenario: Option<String>,
+}
+
+/// `badgateway lab-backend LISTEN FAULT` (hidden).
+#[derive(Debug, Args)]
+pub struct LabBackendArgs {
+    /// `IP:PORT` or `unix:/path`.
+    pub listen: String,
+    /// ok, status:N, close, reset, slow:MS, huge-headers:BYTES, invalid-header,
+    /// bad-chunked, garbage, keepalive-drop, crash-after:N.
+    pub fault: String,
 }

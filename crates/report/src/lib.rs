@@ -2,9 +2,13 @@
 //! the neutralisation of attacker-controlled text before it reaches a
 //! terminal. Command-specific renderers live in their own modules.
 
+pub mod diagnose;
 pub mod escape;
 pub mod format;
 pub mod probe;
+pub mod route;
+pub mod style;
 
 pub use escape::{neutralize, neutralize_str};
 pub use format::Format;
+pub use style::Style;

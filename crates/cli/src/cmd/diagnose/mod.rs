@@ -7,3 +7,5 @@ use crate::exit::{CmdResult, Failure};
 pub fn run(_args: &DiagnoseArgs, _common: &Common) -> CmdResult {
     Err(Failure::NotBuilt("diagnose"))
 }
+
+pub mod inventory;

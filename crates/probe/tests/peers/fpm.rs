@@ -2,11 +2,11 @@
 //! file, socket and port in a temp dir; stopped by pid), probed over TCP and
 //! over a unix socket whose permissions deny the worker user.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::time::Duration;
 
 use badgateway_cause::Cause;
+use badgateway_lab::php_fpm::{PhpFpm, Pool, require_php_fpm};
 use badgateway_probe::worker_attempt::is_root;
 use badgateway_probe::{
     ConnectOutcome, ProbeOptions, Speaks, Target, Verdict, WorkerIdentity, probe_one,
@@ -14,30 +14,10 @@ use badgateway_probe::{
 
 use crate::support::dump;
 
-/// php-fpm, or `None` (skip with a note) when it is not installed; under
-/// `CI=true` a missing php-fpm is a failure.
-fn php_fpm() -> Option<PathBuf> {
-    let found = std::fs::read_dir("/usr/sbin").ok().and_then(|d| {
-        d.flatten()
-            .map(|e| e.path())
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("php-fpm"))
-            })
-            .max()
-    });
-    if found.is_none() {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("php-fpm is required under CI=true (install Debian's php-fpm)");
-        }
-        eprintln!("skipping: php-fpm not installed (run ./scripts/test to install it)");
-    }
-    found
-}
-
+/// A private php-fpm with a TCP pool and a unix-socket pool whose socket
+/// is `root:root 0660` when running as root (so `nobody` may not use it).
 struct Fpm {
-    child: Child,
+    _fpm: PhpFpm,
     dir: tempfile::TempDir,
     port: u16,
 }
@@ -47,10 +27,11 @@ impl Fpm {
         self.dir.path().join("php.sock")
     }
 
-    fn start(bin: &Path) -> Fpm {
+    fn start(bin: &std::path::Path) -> Fpm {
+        let mut last = None;
         for _ in 0..3 {
             let dir = tempfile::Builder::new()
-                .prefix("bgw-fpm-")
+                .prefix("bgw-sock-")
                 .tempdir()
                 .unwrap();
             // Traversable by anyone: the socket's own mode must decide.
@@ -60,66 +41,31 @@ impl Fpm {
             )
             .unwrap();
             let port = badgateway_lab::free_port();
-            let d = dir.path().display();
-            let user = if is_root() {
-                "user = nobody\ngroup = nogroup\n"
-            } else {
-                ""
-            };
-            let owner = if is_root() {
-                "listen.owner = root\nlisten.group = root\n"
-            } else {
-                ""
-            };
-            let conf = format!(
-                "[global]\npid = {d}/fpm.pid\nerror_log = {d}/error.log\ndaemonize = no\n\
-                 [sock]\n{user}listen = {d}/php.sock\n{owner}listen.mode = 0660\n\
-                 pm = static\npm.max_children = 1\nping.path = /ping\n\
-                 [tcp]\n{user}listen = 127.0.0.1:{port}\npm = static\npm.max_children = 1\nping.path = /ping\n"
-            );
-            std::fs::write(dir.path().join("fpm.conf"), conf).unwrap();
-            let child = Command::new(bin)
-                .arg("-n")
-                .arg("-F")
-                .arg("-y")
-                .arg(dir.path().join("fpm.conf"))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start php-fpm");
-            let mut fpm = Fpm { child, dir, port };
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if fpm.socket().exists()
-                    && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-                {
-                    return fpm;
-                }
-                if let Ok(Some(_)) = fpm.child.try_wait() {
-                    break; // port race: try again
-                }
-                std::thread::sleep(Duration::from_millis(20));
+            let mut sock = Pool::new("sock", dir.path().join("php.sock").display().to_string());
+            if is_root() {
+                sock.owner = Some("root".into());
+                sock.group = Some("root".into());
             }
-            fpm.stop();
+            sock.mode = Some("0660".into());
+            let tcp = Pool::new("tcp", format!("127.0.0.1:{port}"));
+            match PhpFpm::start(bin, &[sock, tcp]) {
+                Ok(fpm) => {
+                    return Fpm {
+                        _fpm: fpm,
+                        dir,
+                        port,
+                    };
+                }
+                Err(e) => last = Some(e), // port race: try again
+            }
         }
-        panic!("php-fpm did not start");
-    }
-
-    fn stop(&mut self) {
-        badgateway_lab::proc::stop_child(&mut self.child, libc::SIGQUIT, Duration::from_secs(5));
-    }
-}
-
-impl Drop for Fpm {
-    fn drop(&mut self) {
-        self.stop();
+        panic!("php-fpm did not start: {last:?}");
     }
 }
 
 #[test]
 fn php_fpm_speaks_fastcgi_and_answers_ping() {
-    let Some(bin) = php_fpm() else { return };
+    let Some(bin) = require_php_fpm() else { return };
     let fpm = Fpm::start(&bin);
     let t = Target::parse(&format!("fastcgi://127.0.0.1:{}", fpm.port)).unwrap();
     let r = probe_one(&t, &ProbeOptions::default());
@@ -158,7 +104,7 @@ fn php_fpm_speaks_fastcgi_and_answers_ping() {
 
 #[test]
 fn http_to_php_fpm_is_a_mismatch() {
-    let Some(bin) = php_fpm() else { return };
+    let Some(bin) = require_php_fpm() else { return };
     let fpm = Fpm::start(&bin);
     let r = probe_one(
         &Target::parse(&format!("http://127.0.0.1:{}", fpm.port)).unwrap(),
@@ -174,7 +120,7 @@ fn http_to_php_fpm_is_a_mismatch() {
 
 #[test]
 fn socket_that_denies_the_worker_user() {
-    let Some(bin) = php_fpm() else { return };
+    let Some(bin) = require_php_fpm() else { return };
     if !is_root() {
         eprintln!("skipping: needs root to make a root-owned socket that nobody cannot use");
         return;

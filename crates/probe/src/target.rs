@@ -209,6 +209,14 @@ pub enum TargetError {
         /// The whole target.
         text: String,
     },
+    /// A URI with spaces or control characters.
+    #[error("target {text:?}: invalid URI {uri:?} (no spaces or control characters)")]
+    BadUri {
+        /// The whole target.
+        text: String,
+        /// The URI text.
+        uri: String,
+    },
     /// A URI part on a scheme that has none.
     #[error("target {text:?}: {scheme}:// takes no URI path (only http:// and https:// do)")]
     UnexpectedPath {
@@ -366,9 +374,9 @@ fn checked_uri(text: &str, scheme: Scheme, uri: &str) -> Result<String, TargetEr
         });
     }
     if uri.bytes().any(|b| b <= b' ' || b == 0x7f) {
-        return Err(TargetError::BadHost {
+        return Err(TargetError::BadUri {
             text: text.to_owned(),
-            host: uri.to_owned(),
+            uri: uri.to_owned(),
         });
     }
     Ok(if uri.starts_with('/') {
@@ -407,7 +415,9 @@ fn split_authority(text: &str, authority: &str) -> Result<(String, Option<u16>),
         }
     };
     let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | ':');
-    if host.is_empty() || !host.chars().all(valid) {
+    // A DNS name has at most 253 characters in labels of at most 63.
+    let too_long = host.len() > 253 || host.split('.').any(|l| l.len() > 63);
+    if host.is_empty() || !host.chars().all(valid) || too_long {
         return Err(bad_host(host));
     }
     let port = match port {
@@ -507,6 +517,15 @@ mod tests {
         ));
         assert!(matches!(
             Target::parse("http://ex ample:80"),
+            Err(TargetError::BadHost { .. })
+        ));
+        assert!(matches!(
+            Target::parse("http://127.0.0.1/a b"),
+            Err(TargetError::BadUri { .. })
+        ));
+        let long = format!("{}.example:80", "a".repeat(64));
+        assert!(matches!(
+            Target::parse(&long),
             Err(TargetError::BadHost { .. })
         ));
         assert!(matches!(

@@ -34,14 +34,14 @@ pub(crate) fn check(cx: &mut Cx<'_>) {
             None => continue,
         };
         match site.pass.module {
-            PassModule::Proxy => proxy(cx, &site, up, pool, modern),
+            PassModule::Proxy => proxy(cx, &site, up, pool),
             PassModule::Fastcgi => fastcgi(cx, &site, up, pool),
             _ => {}
         }
     }
 }
 
-fn proxy(cx: &mut Cx<'_>, site: &Site<'_>, up: &Upstream, pool: u32, modern: bool) {
+fn proxy(cx: &mut Cx<'_>, site: &Site<'_>, up: &Upstream, pool: u32) {
     let model = cx.model;
     let (version, version_at) = model.value(site.block, "proxy_http_version");
     let version = version.unwrap_or_else(|| "1.0".into());
@@ -76,8 +76,8 @@ fn proxy(cx: &mut Cx<'_>, site: &Site<'_>, up: &Upstream, pool: u32, modern: boo
     let mut problems = Vec::new();
     if !http11 {
         problems.push(match version_at {
-            Some(s) => format!("proxy_http_version 1.0 (set at {})", cx.at(s)),
-            None => "HTTP/1.0 (the default)".to_owned(),
+            Some(s) => format!("sets proxy_http_version 1.0 (at {})", cx.at(s)),
+            None => "speaks HTTP/1.0 (the default)".to_owned(),
         });
     }
     if !conn_ok {
@@ -122,7 +122,6 @@ fn proxy(cx: &mut Cx<'_>, site: &Site<'_>, up: &Upstream, pool: u32, modern: boo
     if !conn_ok {
         fix.push("proxy_set_header Connection \"\";");
     }
-    let _ = modern;
     cx.emit(
         Lint::KeepaliveWithoutHttp11,
         cx.span(site.pass.node),

@@ -225,6 +225,12 @@ fn resolver(cx: &mut Cx<'_>, site: &Site<'_>, implicit: &HashSet<String>) {
         ),
         PassTarget::Dynamic { host: None } => {
             let (host, _) = split_host(after_scheme(&p.raw));
+            // `http://backend$route`: a known name followed by a variable
+            // that most likely starts the path.
+            let prefix = &host[..host.find('$').unwrap_or(host.len())];
+            if !prefix.is_empty() && known(host_of(prefix)) {
+                return;
+            }
             let vars = variables(host);
             let mut unknown = Vec::new();
             let mut named = None;

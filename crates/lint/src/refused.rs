@@ -4,10 +4,12 @@
 //! does not have. nginx will not start with them, and a reload keeps the
 //! old configuration running.
 
+use std::collections::HashMap;
+
 use badgateway_conf::NodeId;
 use badgateway_conf::model::upstream::pass as resolve_pass;
 use badgateway_conf::model::values::parse_time;
-use badgateway_conf::model::{Modifier, PassModule, PassTarget, Upstream};
+use badgateway_conf::model::{Location, Modifier, PassModule, PassTarget, Upstream};
 
 use crate::{Cx, Lint};
 
@@ -66,6 +68,13 @@ fn uri_parts(cx: &mut Cx<'_>) {
     let model = cx.model;
     let cfg = &model.cfg;
     let groups: &[Upstream] = model.http.as_ref().map_or(&[], |h| &h.upstreams);
+    let locations: HashMap<NodeId, &Location> = model
+        .http
+        .iter()
+        .flat_map(|h| &h.servers)
+        .flat_map(|s| s.all_locations())
+        .map(|l| (l.node, l))
+        .collect();
     for (id, _) in cfg.walk() {
         if !cfg.node(id).is("proxy_pass") {
             continue;
@@ -77,7 +86,7 @@ fn uri_parts(cx: &mut Cx<'_>) {
         let Some(uri) = p.uri.as_deref() else {
             continue;
         };
-        let Some(place) = forbidding_block(cx, parent) else {
+        let Some(place) = forbidding_block(cx, &locations, parent) else {
             continue;
         };
         let without = &p.raw[..p.raw.len() - uri.len()];
@@ -91,7 +100,11 @@ fn uri_parts(cx: &mut Cx<'_>) {
     }
 }
 
-fn forbidding_block(cx: &Cx<'_>, block: NodeId) -> Option<String> {
+fn forbidding_block(
+    cx: &Cx<'_>,
+    locations: &HashMap<NodeId, &Location>,
+    block: NodeId,
+) -> Option<String> {
     let n = cx.model.cfg.node(block);
     if n.is("if") {
         return Some("an \"if\" block".into());
@@ -102,14 +115,7 @@ fn forbidding_block(cx: &Cx<'_>, block: NodeId) -> Option<String> {
     if !n.is("location") {
         return None;
     }
-    let loc = cx
-        .model
-        .http
-        .as_ref()?
-        .servers
-        .iter()
-        .flat_map(|s| s.all_locations())
-        .find(|l| l.node == block)?;
+    let loc = locations.get(&block)?;
     match loc.modifier {
         Modifier::Regex | Modifier::RegexCaseless => Some(format!(
             "the regular-expression location \"{} {}\"",

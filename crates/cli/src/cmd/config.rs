@@ -22,7 +22,14 @@ use crate::exit::{CmdResult, Failure, Outcome};
 
 /// Run `badgateway config`.
 pub fn run(args: &ConfigArgs, common: &Common) -> CmdResult {
-    let installed = installed_nginx();
+    // Ask the installed nginx only for what the command line leaves open.
+    let need_installed =
+        args.nginx_version.is_none() || (args.file.is_none() && common.config.is_none());
+    let installed = if need_installed {
+        installed_nginx()
+    } else {
+        None
+    };
     let version = match &args.nginx_version {
         Some(v) => Some(
             v.parse::<NginxVersion>()

@@ -184,9 +184,42 @@ fn text_groups_by_file_and_ends_with_a_summary() {
 }
 
 #[test]
+fn markdown_is_a_table_of_findings() {
+    let (_d, main) = tree(KEEPALIVE_SITE);
+    let out = stdout(&config(&main, &["--format", "markdown"]));
+    assert!(
+        out.contains("| where | severity | code | finding | fix |"),
+        "{out}"
+    );
+    assert!(
+        out.contains("| `sites/app.conf:4` | warning | `keepalive-without-http11` |"),
+        "{out}"
+    );
+}
+
+#[test]
 fn colour_only_when_asked_and_on_a_terminal() {
     let (_d, main) = tree(KEEPALIVE_SITE);
-    // not a terminal (a pipe), NO_COLOR unset: still no colour
+    let run = |extra: &str, no_color: bool| {
+        // script(1) (util-linux, always present on Debian) gives the
+        // command a terminal.
+        let cmd = format!(
+            "{} config {} --nginx-version 1.22.1 --no-host {extra}",
+            env!("CARGO_BIN_EXE_badgateway"),
+            main.display()
+        );
+        let mut c = Command::new("script");
+        c.args(["-qec", &cmd, "/dev/null"]).env_remove("NO_COLOR");
+        if no_color {
+            c.env("NO_COLOR", "1");
+        }
+        stdout(&c.output().unwrap())
+    };
+    let tty = run("", false);
+    assert!(tty.contains("\x1b[33mwarning\x1b[0m"), "{tty:?}");
+    assert!(!run("--no-color", false).contains('\x1b'));
+    assert!(!run("", true).contains('\x1b'));
+    // a pipe: no colour either
     let o = Command::new(env!("CARGO_BIN_EXE_badgateway"))
         .args([
             "config",

@@ -41,7 +41,7 @@ mod util;
 use std::path::PathBuf;
 
 use badgateway_cause::{Cause, Severity};
-use badgateway_conf::model::{Address, Location, Pass, PassTarget, Server};
+use badgateway_conf::model::{Address, Location, Pass, PassTarget};
 use badgateway_conf::{Model, NodeId, Span};
 use serde::Serialize;
 
@@ -180,7 +180,6 @@ impl<'m> Cx<'m> {
             for location in server.all_locations() {
                 if let Some(pass) = &location.pass {
                     out.push(Site {
-                        server,
                         location,
                         pass,
                         block: location.node,
@@ -190,7 +189,6 @@ impl<'m> Cx<'m> {
                 for i in &location.ifs {
                     if let Some(pass) = &i.pass {
                         out.push(Site {
-                            server,
                             location,
                             pass,
                             block: i.node,
@@ -206,8 +204,6 @@ impl<'m> Cx<'m> {
 
 /// A `*_pass` and where it is.
 pub(crate) struct Site<'m> {
-    #[allow(dead_code)]
-    pub server: &'m Server,
     pub location: &'m Location,
     pub pass: &'m Pass,
     /// The block holding the pass (the location, or an `if` inside it):

@@ -196,7 +196,10 @@ fn undefined_upstream(cx: &mut Cx<'_>, site: &Site<'_>) {
 
 fn resolver(cx: &mut Cx<'_>, site: &Site<'_>, implicit: &HashSet<String>) {
     let p = site.pass;
-    if !p.variables || cx.model.effective(site.block, "resolver").is_some() {
+    if !p.variables
+        || after_scheme(&p.raw).starts_with("unix:")
+        || cx.model.effective(site.block, "resolver").is_some()
+    {
         return;
     }
     let names = group_names(cx);

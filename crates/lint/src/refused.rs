@@ -42,7 +42,10 @@ fn passes(cx: &mut Cx<'_>) {
                 format!("{} {}: {reason}", p.module.directive(), p.raw),
                 REFUSED,
                 match p.module {
-                    PassModule::Proxy => format!("proxy_pass http://{};", p.raw.trim_start_matches("://")),
+                    PassModule::Proxy if reason.starts_with("invalid URL prefix") => {
+                        format!("proxy_pass http://{};", p.raw)
+                    }
+                    PassModule::Proxy => "proxy_pass http://HOST:PORT[/URI];  (PORT 1-65535, an IPv6 address in brackets)".to_owned(),
                     m => format!("{} 127.0.0.1:PORT; (or unix:/path/to.sock, or an upstream block name)", m.directive()),
                 },
             ),

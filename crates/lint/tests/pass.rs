@@ -152,6 +152,7 @@ fn variables_without_resolver() {
         "location / { resolver 127.0.0.53; proxy_pass http://$http_host; }",
         "location / { proxy_pass http://app.internal:80$request_uri; } location /s { proxy_pass http://app.internal:80; }",
         "location / { proxy_pass http://b$route; }",
+        "location / { proxy_pass http://unix:/run/app.sock:$request_uri; }",
     ] {
         let f = lint_http(&srv(ok));
         none(&f, "variable-pass-without-resolver");

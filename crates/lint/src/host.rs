@@ -12,7 +12,7 @@ use badgateway_conf::model::{Address, PassModule, PassTarget};
 use badgateway_conf::{Model, NodeId};
 
 use crate::facts::PathKind;
-use crate::util::{edit_distance, is_localhost};
+use crate::util::{after_scheme, edit_distance, is_localhost};
 use crate::{Cx, Lint};
 
 /// A place where the configuration connects to a backend address.
@@ -23,6 +23,8 @@ pub(crate) struct Use {
     pub text: String,
     /// The module speaking to it, when known.
     pub module: Option<PassModule>,
+    /// The scheme written before the address (`http://`), if any.
+    pub scheme: String,
 }
 
 /// Every backend address the configuration connects to.
@@ -38,6 +40,7 @@ fn address_uses(model: &Model) -> Vec<(Address, Use)> {
                         node: p.node,
                         text: format!("{} {}", p.module.directive(), p.raw),
                         module: Some(p.module),
+                        scheme: p.raw[..p.raw.len() - after_scheme(&p.raw).len()].to_owned(),
                     },
                 )),
                 PassTarget::Group { index, .. } => {
@@ -57,6 +60,7 @@ fn address_uses(model: &Model) -> Vec<(Address, Use)> {
                             node: s.node,
                             text: format!("upstream {}: server {}", up.name, s.raw),
                             module,
+                            scheme: String::new(),
                         },
                     ));
                 }
@@ -72,6 +76,7 @@ fn address_uses(model: &Model) -> Vec<(Address, Use)> {
                         node: *node,
                         text: format!("proxy_pass {}", address.display(0)),
                         module: None,
+                        scheme: String::new(),
                     },
                 ));
             }
@@ -85,6 +90,7 @@ fn address_uses(model: &Model) -> Vec<(Address, Use)> {
                             node: s.node,
                             text: format!("upstream {}: server {}", up.name, s.raw),
                             module: None,
+                            scheme: String::new(),
                         },
                     ));
                 }
@@ -135,7 +141,10 @@ fn conventional_port(module: Option<PassModule>) -> Option<u16> {
 
 fn directive_for(at: &Use, addr: &str) -> String {
     match at.module {
-        Some(m) if at.text.starts_with(m.directive()) => format!("{} {addr};", m.directive()),
+        Some(m) if at.text.starts_with(m.directive()) => {
+            // `http://unix:/path` for proxy_pass; `unix:/path` elsewhere.
+            format!("{} {}{addr};", m.directive(), at.scheme)
+        }
         _ => format!("server {addr};"),
     }
 }
@@ -167,11 +176,14 @@ fn unix(cx: &mut Cx<'_>, path: &Path, at: &Use) {
                 .unwrap_or_default();
             let name = path.to_string_lossy();
             nearby.sort_by_key(|p| edit_distance(&p.to_string_lossy(), &name));
-            let listing = if nearby.is_empty() {
-                format!("no socket in {}", dir.display())
-            } else {
-                let list: Vec<String> = nearby.iter().map(|p| p.display().to_string()).collect();
-                format!("sockets in {}: {}", dir.display(), list.join(", "))
+            let listing = match (facts.nearby_sockets.contains_key(dir), nearby.is_empty()) {
+                (false, _) => String::new(),
+                (true, true) => format!(" (no socket in {})", dir.display()),
+                (true, false) => {
+                    let list: Vec<String> =
+                        nearby.iter().map(|p| p.display().to_string()).collect();
+                    format!(" (sockets in {}: {})", dir.display(), list.join(", "))
+                }
             };
             let fix = match nearby.first() {
                 Some(best) => format!(
@@ -183,7 +195,7 @@ fn unix(cx: &mut Cx<'_>, path: &Path, at: &Use) {
             cx.emit(
                 Lint::UnixSocketMissing,
                 span,
-                format!("{}: {shown} does not exist ({listing})", at.text),
+                format!("{}: {shown} does not exist{listing}", at.text),
                 Lint::UnixSocketMissing.help(),
                 fix,
             );

@@ -126,7 +126,7 @@ fn proxy(cx: &mut Cx<'_>, site: &Site<'_>, up: &Upstream, pool: u32) {
         Lint::KeepaliveWithoutHttp11,
         cx.span(site.pass.node),
         format!(
-            "proxy_pass {} to upstream {} (keepalive {pool}) but this location uses {}",
+            "proxy_pass {} to upstream {} (keepalive {pool}) but this location {}",
             site.pass.raw,
             up.name,
             problems.join(" and ")

@@ -412,7 +412,7 @@ fn resolved_once(cx: &mut Cx<'_>, site: &Site<'_>) {
         format!("{} {}: \"{host}\" is resolved only when nginx starts or reloads", p.module.directive(), p.raw),
         Lint::HostnameResolvedOnce.help(),
         format!(
-            "if its addresses change: resolver 127.0.0.53 valid=30s; set $backend \"{host}\"; {} {}…$backend…;  (or an upstream block with `server {host} resolve;` and `zone`, nginx ≥ 1.27.3)",
+            "if its addresses change: resolver 127.0.0.53 valid=30s; set $backend_host {host}; {} {}$backend_host…;  (resolved per request; with variables the URI is sent as written, so add $request_uri if needed), or with nginx ≥ 1.27.3 an upstream block with `zone` and `server {host} resolve;`",
             p.module.directive(),
             &p.raw[..p.raw.len() - after_scheme(&p.raw).len()]
         ),

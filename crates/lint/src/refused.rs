@@ -294,7 +294,7 @@ fn next_upstream_directives(cx: &mut Cx<'_>) {
             && matches!(module.as_str(), "fastcgi" | "uwsgi" | "scgi")
         {
             format!(
-                " {module} has no {v} condition: a FastCGI/uwsgi/SCGI backend that fails is seen as `error` or `timeout`, which already cover it."
+                ": {module} has no {v} condition: a FastCGI/uwsgi/SCGI backend that fails is seen as `error` or `timeout`, which already cover it."
             )
         } else {
             String::new()

@@ -171,7 +171,18 @@ fn localhost_backends() {
         "upstream u { server localhost:3000; }\nserver { location / { proxy_pass http://localhost:8000; } location /u { proxy_pass http://u; } }",
     );
     let out = lint(&text, &HostFacts::default());
-    assert_eq!(common::with(&out, "localhost-upstream").len(), 2);
+    let hits = common::with(&out, "localhost-upstream");
+    assert_eq!(hits.len(), 2);
+    assert!(
+        hits[0].fix.starts_with("server 127.0.0.1:3000;"),
+        "{}",
+        hits[0].fix
+    );
+    assert!(
+        hits[1].fix.starts_with("proxy_pass http://127.0.0.1:8000;"),
+        "{}",
+        hits[1].fix
+    );
     let f = HostFacts {
         tcp_listeners: Some(vec![
             "127.0.0.1:8000".parse().unwrap(),

@@ -142,10 +142,9 @@ fn gather_host_facts(socket_paths: &[PathBuf]) -> HostFacts {
         facts.paths.insert(p.clone(), path_kind(p));
         if let Some(dir) = p.parent()
             && !facts.nearby_sockets.contains_key(dir)
+            && let Some(list) = sockets_in(dir)
         {
-            facts
-                .nearby_sockets
-                .insert(dir.to_path_buf(), sockets_in(dir));
+            facts.nearby_sockets.insert(dir.to_path_buf(), list);
         }
     }
     let listeners = host_listeners();
@@ -199,11 +198,10 @@ fn path_kind(p: &Path) -> PathKind {
     }
 }
 
-/// Sockets directly in `dir` (at most 50, sorted).
-fn sockets_in(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
+/// Sockets directly in `dir` (at most 50, sorted); `None` when the
+/// directory cannot be listed.
+fn sockets_in(dir: &Path) -> Option<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir).ok()?;
     let mut out: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .filter(|e| std::fs::metadata(e.path()).is_ok_and(|m| m.file_type().is_socket()))
@@ -211,7 +209,7 @@ fn sockets_in(dir: &Path) -> Vec<PathBuf> {
         .take(50)
         .collect();
     out.sort();
-    out
+    Some(out)
 }
 
 #[cfg(test)]
@@ -246,6 +244,7 @@ mod tests {
         assert_eq!(path_kind(&d.path().join("none")), PathKind::Missing);
         std::os::unix::fs::symlink(d.path().join("none"), d.path().join("dangling")).unwrap();
         assert_eq!(path_kind(&d.path().join("dangling")), PathKind::Missing);
-        assert_eq!(sockets_in(d.path()), [sock]);
+        assert_eq!(sockets_in(d.path()), Some(vec![sock]));
+        assert_eq!(sockets_in(&d.path().join("none")), None);
     }
 }

@@ -12,38 +12,45 @@ const PAGE: u64 = 4096;
 
 pub(crate) fn check(cx: &mut Cx<'_>) {
     too_small(cx);
-    let Some(http) = &cx.model.http else { return };
-    let mut levels = vec![http.node];
-    for s in &http.servers {
-        levels.push(s.node);
-        levels.extend(s.all_locations().iter().map(|l| l.node));
+    if cx.model.http.is_none() {
+        return;
     }
     for module in ["proxy", "fastcgi", "uwsgi", "scgi"] {
-        for &b in &levels {
+        // Only blocks that set one of the sizes can introduce a problem;
+        // the others have their parent's values.
+        let mut blocks: Vec<NodeId> = SETTINGS
+            .iter()
+            .flat_map(|s| cx.index.named(&format!("{module}{s}")).iter())
+            .filter_map(|&id| cx.model.cfg.node(id).parent)
+            .collect();
+        blocks.sort_unstable();
+        blocks.dedup();
+        for b in blocks {
             merge(cx, b, module);
         }
     }
 }
 
+/// The directives nginx's merge step checks together (after the module prefix).
+const SETTINGS: [&str; 5] = [
+    "_buffer_size",
+    "_buffers",
+    "_busy_buffers_size",
+    "_temp_file_write_size",
+    "_max_temp_file_size",
+];
+
 fn too_small(cx: &mut Cx<'_>) {
     let cfg = &cx.model.cfg;
     let mut found = Vec::new();
-    for (id, _) in cfg.walk() {
-        let n = cfg.node(id);
-        let name = n.name.text();
-        let Some(module) = name.strip_suffix("_buffer_size") else {
-            continue;
-        };
-        if !matches!(
-            module,
-            "proxy" | "fastcgi" | "uwsgi" | "scgi" | "grpc" | "memcached"
-        ) {
-            continue;
-        }
-        if let Some(size) = n.arg(0).and_then(|a| parse_size(&a))
-            && size < PAGE
-        {
-            found.push((id, name.into_owned(), size));
+    for module in ["proxy", "fastcgi", "uwsgi", "scgi", "grpc", "memcached"] {
+        let name = format!("{module}_buffer_size");
+        for &id in cx.index.named(&name) {
+            if let Some(size) = cfg.node(id).arg(0).and_then(|a| parse_size(&a))
+                && size < PAGE
+            {
+                found.push((id, name.clone(), size));
+            }
         }
     }
     for (id, name, size) in found {
@@ -68,7 +75,7 @@ struct Setting {
 }
 
 fn setting(cx: &Cx<'_>, block: NodeId, name: &str) -> Option<Setting> {
-    let e = cx.model.effective(block, name)?;
+    let e = cx.effective(block, name)?;
     let node = *e.nodes.first()?;
     Some(Setting {
         value: parse_size(&e.first()?)?,
@@ -87,7 +94,7 @@ fn merge(cx: &mut Cx<'_>, block: NodeId, m: &str) {
     let busy = setting(cx, block, &format!("{m}_busy_buffers_size"));
     let temp_write = setting(cx, block, &format!("{m}_temp_file_write_size"));
     let max_temp = setting(cx, block, &format!("{m}_max_temp_file_size"));
-    let buffers = cx.model.effective(block, &format!("{m}_buffers"));
+    let buffers = cx.effective(block, &format!("{m}_buffers"));
     let buffers_here = buffers
         .as_ref()
         .filter(|e| e.level == Some(block))

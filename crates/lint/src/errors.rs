@@ -20,12 +20,8 @@ fn parse_error_page(args: &[String]) -> (Vec<u16>, Option<Option<u16>>) {
 }
 
 pub(crate) fn check(cx: &mut Cx<'_>) {
-    let cfg = &cx.model.cfg;
     let mut masks = Vec::new();
-    for (id, _) in cfg.walk() {
-        if !cfg.node(id).is("error_page") {
-            continue;
-        }
+    for &id in cx.index.named("error_page") {
         let args = cx.args(id);
         let (codes, answer) = parse_error_page(&args);
         let upstream: Vec<u16> = codes
@@ -63,14 +59,14 @@ fn intercept(cx: &mut Cx<'_>) {
     for site in cx.sites() {
         let prefix = site.pass.module.prefix();
         let name = format!("{prefix}_intercept_errors");
-        let Some(on) = cx.model.effective(site.block, &name) else {
+        let Some(on) = cx.effective(site.block, &name) else {
             continue;
         };
         if on.first().as_deref() != Some("on") {
             continue;
         }
         let Some(span) = on.span() else { continue };
-        let Some(pages) = cx.model.effective(site.block, "error_page") else {
+        let Some(pages) = cx.effective(site.block, "error_page") else {
             continue;
         };
         let mut codes: Vec<u16> = pages

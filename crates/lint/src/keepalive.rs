@@ -43,10 +43,10 @@ pub(crate) fn check(cx: &mut Cx<'_>) {
 
 fn proxy(cx: &mut Cx<'_>, site: &Site<'_>, up: &Upstream, pool: u32) {
     let model = cx.model;
-    let (version, version_at) = model.value(site.block, "proxy_http_version");
+    let (version, version_at) = cx.value(site.block, "proxy_http_version");
     let version = version.unwrap_or_else(|| "1.0".into());
     let http11 = version != "1.0";
-    let headers = model.effective(site.block, "proxy_set_header");
+    let headers = cx.effective(site.block, "proxy_set_header");
     let connection = headers.as_ref().and_then(|e| {
         e.nodes.iter().copied().find(|&n| {
             model
@@ -91,12 +91,17 @@ fn proxy(cx: &mut Cx<'_>, site: &Site<'_>, up: &Upstream, pool: u32) {
     {
         let mut level = e.level.and_then(|l| model.cfg.node(l).parent);
         loop {
-            let hidden = model.cfg.find(level, "proxy_set_header").find(|&n| {
-                let node = model.cfg.node(n);
-                node.arg(0)
-                    .is_some_and(|h| h.eq_ignore_ascii_case("connection"))
-                    && node.arg(1).is_some_and(|v| v.is_empty())
-            });
+            let hidden = cx
+                .index
+                .find(level, "proxy_set_header")
+                .iter()
+                .copied()
+                .find(|&n| {
+                    let node = model.cfg.node(n);
+                    node.arg(0)
+                        .is_some_and(|h| h.eq_ignore_ascii_case("connection"))
+                        && node.arg(1).is_some_and(|v| v.is_empty())
+                });
             if let Some(h) = hidden {
                 note = format!(
                     " The proxy_set_header Connection \"\" at {} is not inherited here: the proxy_set_header list at {} replaces every inherited one.",

@@ -76,9 +76,11 @@ pub struct Finding {
 /// Findings are sorted by file, line and code, without duplicates (a
 /// snippet included in many places is reported once per distinct message).
 pub fn check(model: &Model, facts: &HostFacts) -> Vec<Finding> {
+    let index = util::Index::new(&model.cfg);
     let mut cx = Cx {
         model,
         facts,
+        index: &index,
         out: Vec::new(),
     };
     load::check(&mut cx);
@@ -132,6 +134,7 @@ pub fn socket_paths(model: &Model) -> Vec<PathBuf> {
 pub(crate) struct Cx<'m> {
     pub model: &'m Model,
     pub facts: &'m HostFacts,
+    pub index: &'m util::Index,
     pub out: Vec<Finding>,
 }
 

@@ -15,12 +15,14 @@ use crate::util::{
 use crate::{Cx, Lint, Site};
 
 pub(crate) fn check(cx: &mut Cx<'_>) {
-    let implicit = implicit_hosts(cx);
+    let names = group_names(cx);
+    let mut known: HashSet<String> = implicit_hosts(cx);
+    known.extend(names.iter().map(|n| n.to_ascii_lowercase()));
     for site in cx.sites() {
         uri_slash(cx, &site);
         variable_uri(cx, &site);
-        undefined_upstream(cx, &site);
-        resolver(cx, &site, &implicit);
+        undefined_upstream(cx, &site, &names);
+        resolver(cx, &site, &known);
         tls(cx, &site);
         resolved_once(cx, &site);
         fastcgi_params(cx, &site);
@@ -142,7 +144,7 @@ fn variable_uri(cx: &mut Cx<'_>, site: &Site<'_>) {
     );
 }
 
-fn undefined_upstream(cx: &mut Cx<'_>, site: &Site<'_>) {
+fn undefined_upstream(cx: &mut Cx<'_>, site: &Site<'_>, names: &[&str]) {
     let p = site.pass;
     let (host, port) = match (&p.target, site.tcp_host()) {
         (_, Some((h, port))) => (h.to_owned(), port),
@@ -152,7 +154,6 @@ fn undefined_upstream(cx: &mut Cx<'_>, site: &Site<'_>) {
     if host.contains('.') || host.contains(':') || is_ip(&host) || is_localhost(&host) {
         return;
     }
-    let names = group_names(cx);
     let span = cx.span(p.node);
     let port_text = port.map(|p| format!(":{p}")).unwrap_or_default();
     if let Some(best) = closest(&host, names.iter().copied()) {
@@ -194,20 +195,16 @@ fn undefined_upstream(cx: &mut Cx<'_>, site: &Site<'_>) {
     }
 }
 
-fn resolver(cx: &mut Cx<'_>, site: &Site<'_>, implicit: &HashSet<String>) {
+/// `known`: upstream block names and static pass hosts, lowercase.
+fn resolver(cx: &mut Cx<'_>, site: &Site<'_>, known_names: &HashSet<String>) {
     let p = site.pass;
     if !p.variables
         || after_scheme(&p.raw).starts_with("unix:")
-        || cx.model.effective(site.block, "resolver").is_some()
+        || cx.effective(site.block, "resolver").is_some()
     {
         return;
     }
-    let names = group_names(cx);
-    let known = |h: &str| {
-        is_ip(h)
-            || names.iter().any(|n| n.eq_ignore_ascii_case(h))
-            || implicit.contains(&h.to_ascii_lowercase())
-    };
+    let known = |h: &str| is_ip(h) || known_names.contains(&h.to_ascii_lowercase());
     let span = cx.span(p.node);
     let fix = "resolver 127.0.0.53 valid=30s;  (your DNS server; 127.0.0.11 in Docker), or name an upstream block or an IP instead";
     match &p.target {
@@ -351,9 +348,7 @@ fn tls(cx: &mut Cx<'_>, site: &Site<'_>) {
         }
         _ => return,
     };
-    let ssl_name = cx
-        .model
-        .effective(site.block, &format!("{prefix}_ssl_name"));
+    let ssl_name = cx.effective(site.block, &format!("{prefix}_ssl_name"));
     let span = cx.span(p.node);
     if !cx.flag(site.block, &format!("{prefix}_ssl_server_name")) {
         let fix = if group && ssl_name.is_none() {
@@ -457,7 +452,7 @@ fn fastcgi_params(cx: &mut Cx<'_>, site: &Site<'_>) {
             .find(|&&n| cfg.node(n).arg(0).as_deref() == Some("SCRIPT_FILENAME"))
             .copied()
     };
-    let Some(e) = cx.model.effective(site.block, "fastcgi_param") else {
+    let Some(e) = cx.effective(site.block, "fastcgi_param") else {
         cx.emit(
             Lint::FastcgiMissingParams,
             span,
@@ -474,8 +469,8 @@ fn fastcgi_params(cx: &mut Cx<'_>, site: &Site<'_>) {
     let mut shadowed = None;
     let mut up = e.level.and_then(|l| cfg.node(l).parent);
     loop {
-        let ids: Vec<NodeId> = cfg.find(up, "fastcgi_param").collect();
-        if let Some(n) = has_script(&ids) {
+        let ids = cx.index.find(up, "fastcgi_param");
+        if let Some(n) = has_script(ids) {
             shadowed = Some(n);
             break;
         }

@@ -78,18 +78,15 @@ fn uri_parts(cx: &mut Cx<'_>) {
         .flat_map(|s| s.all_locations())
         .map(|l| (l.node, l))
         .collect();
-    for (id, _) in cfg.walk() {
-        if !cfg.node(id).is("proxy_pass") {
-            continue;
-        }
+    for &id in cx.index.named("proxy_pass") {
         let Some(parent) = cfg.node(id).parent else {
+            continue;
+        };
+        let Some(place) = forbidding_block(cx, &locations, parent) else {
             continue;
         };
         let p = resolve_pass(cfg, id, PassModule::Proxy, groups);
         let Some(uri) = p.uri.as_deref() else {
-            continue;
-        };
-        let Some(place) = forbidding_block(cx, &locations, parent) else {
             continue;
         };
         let without = &p.raw[..p.raw.len() - uri.len()];
@@ -144,7 +141,7 @@ fn upstream_block(cx: &mut Cx<'_>, up: &Upstream) {
     let hashed = matches!(up.balancer.as_deref(), Some("hash" | "ip_hash" | "random"));
     let version = cx.model.version;
     let zone = up.zone.is_some();
-    let resolver = cx.model.effective(up.node, "resolver").is_some();
+    let resolver = cx.effective(up.node, "resolver").is_some();
     for s in &up.servers {
         let sspan = cx.span(s.node);
         let mut problems = Vec::new();
@@ -259,23 +256,14 @@ fn allowed_next_upstream(module: &str) -> &'static [&'static str] {
 }
 
 fn next_upstream_directives(cx: &mut Cx<'_>) {
-    let cfg = &cx.model.cfg;
     let mut found = Vec::new();
-    for (id, _) in cfg.walk() {
-        let name = cfg.node(id).name.text();
-        let Some(module) = name.strip_suffix("_next_upstream") else {
-            continue;
-        };
-        if !matches!(
-            module,
-            "proxy" | "fastcgi" | "uwsgi" | "scgi" | "grpc" | "memcached"
-        ) {
-            continue;
-        }
+    for module in ["proxy", "fastcgi", "uwsgi", "scgi", "grpc", "memcached"] {
         let allowed = allowed_next_upstream(module);
-        for v in cx.args(id) {
-            if !allowed.contains(&v.as_str()) {
-                found.push((id, module.to_owned(), v, allowed));
+        for &id in cx.index.named(&format!("{module}_next_upstream")) {
+            for v in cx.args(id) {
+                if !allowed.contains(&v.as_str()) {
+                    found.push((id, module.to_owned(), v, allowed));
+                }
             }
         }
     }

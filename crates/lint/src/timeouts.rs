@@ -70,23 +70,23 @@ pub(crate) fn check(cx: &mut Cx<'_>) {
 fn client_timeouts(cx: &mut Cx<'_>) {
     let cfg = &cx.model.cfg;
     let mut found = Vec::new();
-    for (id, _) in cfg.walk() {
-        let n = cfg.node(id);
-        let name = n.name.text();
-        if !matches!(
-            name.as_ref(),
-            "client_header_timeout" | "client_body_timeout" | "send_timeout" | "keepalive_timeout"
-        ) {
-            continue;
-        }
-        if n.parent.is_some_and(|p| cfg.node(p).is("upstream")) {
-            continue;
-        }
-        let Some(ms) = n.arg(0).and_then(|a| parse_time(&a)).map(|d| d.as_millis()) else {
-            continue;
-        };
-        if ms > MAX_CLIENT_MS {
-            found.push((id, name.into_owned(), ms));
+    for name in [
+        "client_header_timeout",
+        "client_body_timeout",
+        "send_timeout",
+        "keepalive_timeout",
+    ] {
+        for &id in cx.index.named(name) {
+            let n = cfg.node(id);
+            if n.parent.is_some_and(|p| cfg.node(p).is("upstream")) {
+                continue;
+            }
+            let Some(ms) = n.arg(0).and_then(|a| parse_time(&a)).map(|d| d.as_millis()) else {
+                continue;
+            };
+            if ms > MAX_CLIENT_MS {
+                found.push((id, name.to_owned(), ms));
+            }
         }
     }
     for (id, name, ms) in found {

@@ -82,16 +82,17 @@ fn all_down(cx: &mut Cx<'_>, up: &Upstream) {
 
 fn non_idempotent(cx: &mut Cx<'_>) {
     let cfg = &cx.model.cfg;
-    let found: Vec<_> = cfg
-        .walk()
-        .into_iter()
-        .map(|(id, _)| id)
-        .filter(|&id| {
-            let n = cfg.node(id);
-            n.name.text().ends_with("_next_upstream")
-                && n.args.iter().any(|a| a.is("non_idempotent"))
+    let mut found: Vec<_> = ["proxy", "fastcgi", "uwsgi", "scgi", "grpc"]
+        .iter()
+        .flat_map(|m| {
+            cx.index
+                .named(&format!("{m}_next_upstream"))
+                .iter()
+                .copied()
         })
+        .filter(|&id| cfg.node(id).args.iter().any(|a| a.is("non_idempotent")))
         .collect();
+    found.sort();
     for id in found {
         let name = cfg.node(id).name.text().into_owned();
         let args = cx.args(id);

@@ -3,10 +3,94 @@
 
 use std::net::IpAddr;
 
-use badgateway_conf::NodeId;
+use std::collections::HashMap;
+
+use badgateway_conf::model::defaults::default_value;
 use badgateway_conf::model::values::parse_time;
+use badgateway_conf::{Config, NodeId, Span};
 
 use crate::Cx;
+
+/// Every directive by enclosing block and name, so that effective-value
+/// lookups cost a hash probe per level instead of a scan of the block (the
+/// `http` block of a large tree has thousands of children).
+#[derive(Debug, Default)]
+pub struct Index {
+    by_block: HashMap<Option<NodeId>, HashMap<String, Vec<NodeId>>>,
+    by_name: HashMap<String, Vec<NodeId>>,
+}
+
+impl Index {
+    /// Index every directive of `cfg`.
+    pub fn new(cfg: &Config) -> Index {
+        let mut by_block: HashMap<Option<NodeId>, HashMap<String, Vec<NodeId>>> = HashMap::new();
+        let mut by_name: HashMap<String, Vec<NodeId>> = HashMap::new();
+        for (id, _) in cfg.walk() {
+            let n = cfg.node(id);
+            let name = n.name.text();
+            by_block
+                .entry(n.parent)
+                .or_default()
+                .entry(name.clone().into_owned())
+                .or_default()
+                .push(id);
+            by_name.entry(name.into_owned()).or_default().push(id);
+        }
+        Index { by_block, by_name }
+    }
+
+    /// Every directive named `name`, anywhere, in reading order.
+    pub fn named(&self, name: &str) -> &[NodeId] {
+        self.by_name.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// The directives named `name` directly in `block` (`None`: main level).
+    pub fn find(&self, block: Option<NodeId>, name: &str) -> &[NodeId] {
+        self.by_block
+            .get(&block)
+            .and_then(|m| m.get(name))
+            .map_or(&[], Vec::as_slice)
+    }
+}
+
+/// The directives of one name in force at a block (nginx inheritance: the
+/// nearest enclosing block that has any), like `Model::effective`.
+#[derive(Debug, Clone)]
+pub struct Eff<'m> {
+    /// The directives in force, all from one block.
+    pub nodes: &'m [NodeId],
+    /// The block they are in (`None`: main level).
+    pub level: Option<NodeId>,
+    cfg: &'m Config,
+}
+
+impl Eff<'_> {
+    /// The first directive's arguments as text.
+    pub fn args(&self) -> Vec<String> {
+        self.nodes
+            .first()
+            .map(|&n| {
+                self.cfg
+                    .node(n)
+                    .args
+                    .iter()
+                    .map(|w| w.text().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The first argument of the first directive.
+    pub fn first(&self) -> Option<String> {
+        let n = *self.nodes.first()?;
+        self.cfg.node(n).arg(0).map(|a| a.into_owned())
+    }
+
+    /// Where the (first) directive is.
+    pub fn span(&self) -> Option<Span> {
+        self.nodes.first().map(|&n| self.cfg.node(n).span())
+    }
+}
 
 /// Levenshtein distance over bytes, case-insensitive (nginx matches
 /// upstream names case-insensitively).
@@ -123,21 +207,54 @@ pub fn host_of(hostport: &str) -> &str {
     }
 }
 
-impl Cx<'_> {
+impl<'m> Cx<'m> {
+    /// The directives named `name` in force at `block`.
+    pub fn effective(&self, block: NodeId, name: &str) -> Option<Eff<'m>> {
+        let cfg: &'m Config = &self.model.cfg;
+        let mut cur = Some(block);
+        loop {
+            let nodes = self.index.find(cur, name);
+            if !nodes.is_empty() {
+                return Some(Eff {
+                    nodes,
+                    level: cur,
+                    cfg,
+                });
+            }
+            cur = cfg.node(cur?).parent;
+            if cur.is_none() {
+                let nodes = self.index.find(None, name);
+                return (!nodes.is_empty()).then_some(Eff {
+                    nodes,
+                    level: None,
+                    cfg,
+                });
+            }
+        }
+    }
+
+    /// The effective first argument of `name` at `block` and where it is
+    /// set, or nginx's default for the model's version (no span).
+    pub fn value(&self, block: NodeId, name: &str) -> (Option<String>, Option<Span>) {
+        match self.effective(block, name) {
+            Some(e) => (e.first(), e.span()),
+            None => (
+                default_value(name, self.model.version).map(str::to_owned),
+                None,
+            ),
+        }
+    }
+
     /// The effective first argument of `name` at `block` as a time in
     /// milliseconds, with where it is set (`None` span: nginx's default).
-    pub fn time_ms(
-        &self,
-        block: NodeId,
-        name: &str,
-    ) -> Option<(u128, Option<badgateway_conf::Span>)> {
-        let (v, span) = self.model.value(block, name);
+    pub fn time_ms(&self, block: NodeId, name: &str) -> Option<(u128, Option<Span>)> {
+        let (v, span) = self.value(block, name);
         Some((parse_time(&v?)?.as_millis(), span))
     }
 
     /// The effective flag `name` at `block` (nginx's default when unset).
     pub fn flag(&self, block: NodeId, name: &str) -> bool {
-        self.model.value(block, name).0.as_deref() == Some("on")
+        self.value(block, name).0.as_deref() == Some("on")
     }
 
     /// The arguments of a directive as text.

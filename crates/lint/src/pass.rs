@@ -154,6 +154,9 @@ fn undefined_upstream(cx: &mut Cx<'_>, site: &Site<'_>, names: &[&str]) {
     if host.contains('.') || host.contains(':') || is_ip(&host) || is_localhost(&host) {
         return;
     }
+    // Only proxy_pass has a default port: without one, nginx -t fails
+    // (`no port in upstream`), reported as pass-invalid unless a typo.
+    let no_port = p.module != PassModule::Proxy && port.is_none() && !p.variables;
     let span = cx.span(p.node);
     let port_text = port.map(|p| format!(":{p}")).unwrap_or_default();
     if let Some(best) = closest(&host, names.iter().copied()) {
@@ -165,12 +168,19 @@ fn undefined_upstream(cx: &mut Cx<'_>, site: &Site<'_>, names: &[&str]) {
                 p.module.directive(),
                 p.raw
             ),
-            format!(
-                "A host that matches no upstream block is resolved as a host name when nginx starts: unless \"{host}\" resolves, nginx -t fails with `host not found in upstream \"{host}{port_text}\"`; if it does, requests go to that host instead of upstream {best}."
-            ),
+            if no_port {
+                format!(
+                    "A host that matches no upstream block is taken as a host name, and {} has no default port: nginx -t fails with `no port in upstream \"{host}\"`.",
+                    p.module.directive()
+                )
+            } else {
+                format!(
+                    "A host that matches no upstream block is resolved as a host name when nginx starts: unless \"{host}\" resolves, nginx -t fails with `host not found in upstream \"{host}{port_text}\"`; if it does, requests go to that host instead of upstream {best}."
+                )
+            },
             format!("{} {};", p.module.directive(), p.raw.replacen(&host, best, 1)),
         );
-    } else {
+    } else if !no_port {
         let known = if names.is_empty() {
             "there are no upstream blocks".to_owned()
         } else {

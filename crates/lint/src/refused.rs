@@ -9,8 +9,9 @@ use std::collections::HashMap;
 use badgateway_conf::NodeId;
 use badgateway_conf::model::upstream::pass as resolve_pass;
 use badgateway_conf::model::values::parse_time;
-use badgateway_conf::model::{Location, Modifier, PassModule, PassTarget, Upstream};
+use badgateway_conf::model::{Address, Location, Modifier, PassModule, PassTarget, Upstream};
 
+use crate::util::closest;
 use crate::{Cx, Lint};
 
 const REFUSED: &str = "nginx -t fails on this line: nginx will not start, and a reload keeps the old configuration running.";
@@ -32,6 +33,13 @@ pub(crate) fn check(cx: &mut Cx<'_>) {
 }
 
 fn passes(cx: &mut Cx<'_>) {
+    let model = cx.model;
+    let group_names: Vec<&str> = model
+        .http
+        .iter()
+        .flat_map(|h| &h.upstreams)
+        .map(|u| u.name.as_str())
+        .collect();
     for site in cx.sites() {
         let p = site.pass;
         let span = cx.span(p.node);
@@ -49,6 +57,21 @@ fn passes(cx: &mut Cx<'_>) {
                     m => format!("{} 127.0.0.1:PORT; (or unix:/path/to.sock, or an upstream block name)", m.directive()),
                 },
             ),
+            PassTarget::Address {
+                address: Address::Tcp { host, port: None },
+            } if p.module != PassModule::Proxy
+                && !p.variables
+                && closest(host, group_names.iter().copied()).is_none() =>
+            {
+                let port = if p.module == PassModule::Fastcgi { "9000" } else { "PORT" };
+                cx.emit(
+                    Lint::PassInvalid,
+                    span,
+                    format!("{} {}: no port in upstream \"{host}\"", p.module.directive(), p.raw),
+                    format!("{REFUSED} Only proxy_pass has a default port (80/443); {} needs one, or the name of an upstream block.", p.module.directive()),
+                    format!("{} {}:{port};", p.module.directive(), p.raw),
+                );
+            }
             PassTarget::Group {
                 name,
                 port: Some(port),

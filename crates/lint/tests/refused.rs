@@ -23,6 +23,18 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "invalid port",
     ),
     (
+        "pass-invalid",
+        "server { listen 127.0.0.1:1; location /x { fastcgi_pass 127.0.0.1; } }",
+        "server { listen 127.0.0.1:1; location /x { fastcgi_pass 127.0.0.1:9000; } }",
+        "no port in upstream \"127.0.0.1\"",
+    ),
+    (
+        "pass-invalid",
+        "server { listen 127.0.0.1:1; location /x { grpc_pass grpc://127.0.0.1; } }",
+        "upstream g { server 127.0.0.1:50051; } server { listen 127.0.0.1:1; location /x { grpc_pass grpc://g; } }",
+        "no port in upstream",
+    ),
+    (
         "pass-uri-not-allowed",
         "server { listen 127.0.0.1:1; location ~ ^/x { proxy_pass http://127.0.0.1:1/foo; } }",
         "server { listen 127.0.0.1:1; location ~ ^/x { proxy_pass http://127.0.0.1:1; } }",

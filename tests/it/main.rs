@@ -2,6 +2,8 @@
 //! real nginx use `badgateway_lab::require_nginx()`: under `CI=true` a
 //! missing nginx fails them instead of skipping.
 
+mod config;
+mod config_corpus;
 mod harness;
 mod lab_backend;
 mod lab_scenarios;

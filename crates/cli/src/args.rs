@@ -115,6 +115,9 @@ pub struct ConfigArgs {
     /// Assume this nginx version for version-dependent defaults (default: the installed nginx's).
     #[arg(long, value_name = "X.Y.Z")]
     pub nginx_version: Option<String>,
+    /// Do not compare with this host (socket paths, listeners): for a config from another machine.
+    #[arg(long)]
+    pub no_host: bool,
 }
 
 /// `badgateway route URL`.

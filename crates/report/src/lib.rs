@@ -2,6 +2,7 @@
 //! the neutralisation of attacker-controlled text before it reaches a
 //! terminal. Command-specific renderers live in their own modules.
 
+pub mod config;
 pub mod diagnose;
 pub mod escape;
 pub mod format;

@@ -161,7 +161,7 @@ fn a_crashing_backend_process_gives_premature_close_then_refused() {
         .map(|_| http::get(nginx.addr(), "/").unwrap().status)
         .collect();
     assert_eq!(statuses, [200, 200, 502, 502]);
-    assert!(backend.exited());
+    assert!(backend.exited(Duration::from_secs(5)));
     let log = nginx.error_log_text();
     assert!(
         log.contains("upstream prematurely closed connection"),

@@ -516,9 +516,19 @@ impl BackendProcess {
         self.child.id()
     }
 
-    /// Whether it has exited (e.g. after `crash-after:N`).
-    pub fn exited(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(Some(_)))
+    /// Whether it has exited (e.g. after `crash-after:N`), waiting up to
+    /// `within` for it to do so.
+    pub fn exited(&mut self, within: Duration) -> bool {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return true;
+            }
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
     }
 }
 

@@ -81,7 +81,14 @@ pub enum Command {
 
 /// `badgateway diagnose`.
 #[derive(Debug, Args)]
-pub struct DiagnoseArgs {}
+pub struct DiagnoseArgs {
+    /// Probe timeout per phase, in seconds.
+    #[arg(long, default_value = "1.5", value_name = "SECONDS")]
+    pub timeout: f64,
+    /// Assume this nginx version for version-dependent defaults (default: the installed nginx's).
+    #[arg(long, value_name = "X.Y.Z")]
+    pub nginx_version: Option<String>,
+}
 
 /// `badgateway logs FILE...`.
 #[derive(Debug, Args)]

@@ -97,14 +97,14 @@ fn absolute(p: &Path) -> PathBuf {
 }
 
 /// What `nginx -V` says about the installed nginx.
-struct Installed {
-    version: Option<NginxVersion>,
-    conf_path: Option<PathBuf>,
+pub(crate) struct Installed {
+    pub(crate) version: Option<NginxVersion>,
+    pub(crate) conf_path: Option<PathBuf>,
 }
 
 /// Ask the installed nginx (on `PATH`, else /usr/sbin/nginx) for its
 /// version and default config path. Read-only: `nginx -V` only prints.
-fn installed_nginx() -> Option<Installed> {
+pub(crate) fn installed_nginx() -> Option<Installed> {
     let binary = std::env::var_os("PATH")
         .and_then(|paths| {
             std::env::split_paths(&paths)
@@ -136,7 +136,7 @@ fn parse_nginx_v(text: &str) -> Installed {
 /// Facts about this host for the lints, gathered read-only now: what is
 /// at every unix socket path the config names (following symlinks, as
 /// `connect()` does) and which sockets sit beside them.
-fn gather_host_facts(socket_paths: &[PathBuf]) -> HostFacts {
+pub(crate) fn gather_host_facts(socket_paths: &[PathBuf]) -> HostFacts {
     let mut facts = HostFacts::default();
     for p in socket_paths {
         facts.paths.insert(p.clone(), path_kind(p));

@@ -2,3 +2,11 @@
 //! sockets, PHP-FPM pools, limits, kernel OOM kills, security policy. Every
 //! parser is a pure function over text; a thin reader feeds it from a root
 //! path so tests can point it at a fixture tree.
+
+pub mod error;
+pub mod net;
+pub mod nginx;
+pub mod proc;
+pub mod reader;
+pub mod section;
+pub mod time;

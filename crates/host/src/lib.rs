@@ -6,7 +6,9 @@
 pub mod error;
 pub mod net;
 pub mod nginx;
+pub mod phpfpm;
 pub mod proc;
 pub mod reader;
 pub mod section;
 pub mod time;
+pub mod users;

@@ -79,6 +79,91 @@ pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// A local date and time without a zone, as PHP-FPM and nginx write them
+/// in their logs. Comparable; convert with the host's UTC offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct LocalDateTime {
+    /// Year.
+    pub year: i32,
+    /// Month, 1–12.
+    pub month: u32,
+    /// Day of the month, 1–31.
+    pub day: u32,
+    /// Hour, 0–23.
+    pub hour: u32,
+    /// Minute, 0–59.
+    pub minute: u32,
+    /// Second, 0–60.
+    pub second: u32,
+}
+
+impl LocalDateTime {
+    /// The instant, given the zone's offset from UTC in seconds at that
+    /// time (`+3600` for CET).
+    pub fn to_unix(self, utc_offset_secs: i64) -> UnixMillis {
+        let days = days_from_civil(i64::from(self.year), self.month, self.day);
+        let secs = days * 86_400
+            + i64::from(self.hour) * 3600
+            + i64::from(self.minute) * 60
+            + i64::from(self.second)
+            - utc_offset_secs;
+        UnixMillis(secs * 1000)
+    }
+
+    /// Parse `21-Nov-2026 15:30:36` (PHP-FPM's log format; a fractional
+    /// second after the seconds is ignored).
+    pub fn parse_fpm(s: &str) -> Option<Self> {
+        let (date, time) = s.split_once(' ')?;
+        let mut d = date.split('-');
+        let day = d.next()?.parse().ok()?;
+        let month = month_number(d.next()?)?;
+        let year = d.next()?.parse().ok()?;
+        let time = time.split('.').next()?;
+        let mut t = time.split(':');
+        let hour = t.next()?.parse().ok()?;
+        let minute = t.next()?.parse().ok()?;
+        let second = t.next()?.parse().ok()?;
+        if d.next().is_some() || t.next().is_some() {
+            return None;
+        }
+        let v = LocalDateTime {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+        };
+        v.is_valid().then_some(v)
+    }
+
+    fn is_valid(&self) -> bool {
+        (1..=12).contains(&self.month)
+            && (1..=31).contains(&self.day)
+            && self.hour < 24
+            && self.minute < 60
+            && self.second <= 60
+    }
+}
+
+impl fmt::Display for LocalDateTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+            self.year, self.month, self.day, self.hour, self.minute, self.second
+        )
+    }
+}
+
+/// `Jan` … `Dec` to 1 … 12.
+pub(crate) fn month_number(m: &str) -> Option<u32> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    MONTHS.iter().position(|x| *x == m).map(|i| i as u32 + 1)
+}
+
 /// What turns kernel tick counts and boot-relative times into wall-clock
 /// times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -167,6 +252,17 @@ mod tests {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y, m, d), days, "{y}-{m}-{d}");
         }
+    }
+
+    #[test]
+    fn fpm_local_times() {
+        let t = LocalDateTime::parse_fpm("21-Nov-2026 15:30:36").unwrap();
+        assert_eq!(t.to_string(), "2026-11-21 15:30:36");
+        assert_eq!(t.to_unix(3600).to_string(), "2026-11-21T14:30:36.000Z");
+        assert!(LocalDateTime::parse_fpm("21-Nov-2026 15:30:36.123456").is_some());
+        assert!(LocalDateTime::parse_fpm("21-Foo-2026 15:30:36").is_none());
+        assert!(LocalDateTime::parse_fpm("21-Nov-2026 25:30:36").is_none());
+        assert!(LocalDateTime::parse_fpm("21-Nov-2026").is_none());
     }
 
     #[test]

@@ -3,12 +3,16 @@
 //! parser is a pure function over text; a thin reader feeds it from a root
 //! path so tests can point it at a fixture tree.
 
+pub mod backends;
 pub mod error;
+pub mod kernlog;
 pub mod net;
 pub mod nginx;
+pub mod oom;
 pub mod phpfpm;
 pub mod proc;
 pub mod reader;
+pub mod resources;
 pub mod section;
 pub mod time;
 pub mod users;

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::error::ReadError;
 use crate::reader::Root;
-use crate::time::{Clock, UnixMillis};
+use crate::time::{Clock, UnixMillis, frac_millis};
 
 /// When a kernel record was logged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -98,8 +98,7 @@ pub fn parse_journal_short_unix(text: &str) -> Vec<KernelRecord> {
             let (ts, rest) = l.split_once(' ')?;
             let (secs, frac) = ts.split_once('.').unwrap_or((ts, "0"));
             let secs: i64 = secs.parse().ok()?;
-            let ms: i64 = frac.get(..3.min(frac.len()))?.parse().ok()?;
-            let ms = ms * 10i64.pow(3 - frac.len().min(3) as u32);
+            let ms = frac_millis(frac)?;
             let (_, msg) = rest.split_once(": ")?;
             Some(KernelRecord {
                 priority: None,

@@ -4,12 +4,14 @@
 //! path so tests can point it at a fixture tree.
 
 pub mod backends;
+pub mod command;
 pub mod error;
 pub mod kernlog;
 pub mod net;
 pub mod nginx;
 pub mod oom;
 pub mod phpfpm;
+pub mod policy;
 pub mod proc;
 pub mod reader;
 pub mod resources;

@@ -229,7 +229,7 @@ pub fn parse_nginx_v(text: &str) -> Result<NginxBuild, ParseError> {
         b.configure_args =
             shell_words(&args).ok_or_else(|| ParseError::new(line, "balanced quotes", &args))?;
     }
-    let mut explicit = |name: &str| {
+    let explicit = |name: &str| {
         b.configure_args
             .iter()
             .rev()

@@ -79,6 +79,19 @@ pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// Milliseconds from the fraction digits after a decimal point (`"5"` →
+/// 500, `"123456"` → 123).
+pub(crate) fn frac_millis(frac: &str) -> Option<i64> {
+    if !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut ms = 0i64;
+    for i in 0..3 {
+        ms = ms * 10 + frac.as_bytes().get(i).map_or(0, |b| i64::from(b - b'0'));
+    }
+    Some(ms)
+}
+
 /// A local date and time without a zone, as PHP-FPM and nginx write them
 /// in their logs. Comparable; convert with the host's UTC offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -252,6 +265,14 @@ mod tests {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y, m, d), days, "{y}-{m}-{d}");
         }
+    }
+
+    #[test]
+    fn fractions() {
+        assert_eq!(frac_millis("5"), Some(500));
+        assert_eq!(frac_millis("123456"), Some(123));
+        assert_eq!(frac_millis(""), Some(0));
+        assert_eq!(frac_millis("1x"), None);
     }
 
     #[test]

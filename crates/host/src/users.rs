@@ -266,7 +266,7 @@ pub fn stat_chain(root: &Root, path: &Path) -> StatChain {
         ..StatChain::default()
     };
     let mut pending: Vec<PathBuf> = Vec::new();
-    let mut push_components = |p: &Path, pending: &mut Vec<PathBuf>| {
+    let push_components = |p: &Path, pending: &mut Vec<PathBuf>| {
         for c in p.components().rev() {
             if let Component::Normal(n) = c {
                 pending.push(PathBuf::from(n));

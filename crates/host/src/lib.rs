@@ -4,6 +4,7 @@
 //! path so tests can point it at a fixture tree.
 
 pub mod backends;
+pub mod collect;
 pub mod command;
 pub mod error;
 pub mod kernlog;
@@ -16,5 +17,9 @@ pub mod proc;
 pub mod reader;
 pub mod resources;
 pub mod section;
+pub mod staleness;
 pub mod time;
 pub mod users;
+
+pub use collect::{CollectOptions, HostFacts, NginxBinary, OomFacts};
+pub use section::{Section, Skip, SkipReason};

@@ -412,7 +412,7 @@ mod tests {
     #[test]
     fn cmdline_forms() {
         assert_eq!(
-            parse_cmdline(b"gunicorn\0-b\0127.0.0.1:8000\0"),
+            parse_cmdline(b"gunicorn\x00-b\x00127.0.0.1:8000\x00"),
             vec!["gunicorn", "-b", "127.0.0.1:8000"]
         );
         assert_eq!(

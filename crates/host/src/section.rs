@@ -118,3 +118,9 @@ impl SkipReason {
         }
     }
 }
+
+/// Serialize permission bits as an octal string (`"0660"`), as people
+/// write them.
+pub(crate) fn octal<S: serde::Serializer>(mode: &u32, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{mode:04o}"))
+}

@@ -157,7 +157,7 @@ impl UserDb {
             .chain(
                 self.groups
                     .iter()
-                    .filter(|g| g.members.iter().any(|m| *m == u.name))
+                    .filter(|g| g.members.contains(&u.name))
                     .map(|g| g.gid),
             )
             .collect();
@@ -215,7 +215,9 @@ pub struct PathStat {
     pub uid: u32,
     /// Group gid.
     pub gid: u32,
-    /// Permission bits (`0o660`), setuid/setgid/sticky included.
+    /// Permission bits (`0o660`), setuid/setgid/sticky included;
+    /// serialized as an octal string (`"0660"`).
+    #[serde(serialize_with = "crate::section::octal")]
     pub mode: u32,
 }
 

@@ -115,7 +115,7 @@ pub fn parse_sockstat(text: &str) -> Result<SockStat, ParseError> {
             .split_once(':')
             .ok_or_else(|| ParseError::new(i + 1, "`PROTO: key value …`", line))?;
         let words: Vec<&str> = rest.split_ascii_whitespace().collect();
-        if words.len() % 2 != 0 {
+        if !words.len().is_multiple_of(2) {
             return Err(ParseError::new(i + 1, "key/value pairs", line));
         }
         for kv in words.chunks_exact(2) {

@@ -5,6 +5,7 @@
 //! and pool workers, and the warnings in its log.
 
 pub mod conf;
+pub mod instance;
 pub mod log;
 
 use std::collections::BTreeMap;
@@ -18,6 +19,7 @@ use crate::reader::Root;
 use crate::section::Skip;
 
 pub use conf::{IniEntry, IniItem, parse_fpm_conf};
+pub use instance::{ClientAccess, FpmInstance, FpmSocket, collect_fpm};
 pub use log::{
     FpmEvent, FpmEventKind, FpmLogSummary, PoolLogStats, parse_fpm_log, summarize_fpm_log,
 };
@@ -109,7 +111,9 @@ pub struct FpmPool {
     pub listen_owner: Option<String>,
     /// `listen.group` (unset: that user's group).
     pub listen_group: Option<String>,
-    /// `listen.mode` as bits (unset: `0o660`).
+    /// `listen.mode` as bits (unset: `0o660`); serialized as an octal
+    /// string.
+    #[serde(serialize_with = "crate::section::octal")]
     pub listen_mode: u32,
     /// `listen.backlog` (unset: 511 on Linux; the kernel caps it at
     /// `net.core.somaxconn`).

@@ -556,6 +556,9 @@ fn nginx_test(
     if let Some(c) = main {
         args.extend(["-c".into(), c.display().to_string()]);
     }
+    if let Some(e) = &inst.args.error_log {
+        args.extend(["-e".into(), e.display().to_string()]);
+    }
     for g in &inst.args.directives {
         args.extend(["-g".into(), g.clone()]);
     }

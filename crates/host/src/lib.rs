@@ -14,6 +14,7 @@ pub mod oom;
 pub mod phpfpm;
 pub mod policy;
 pub mod proc;
+pub mod query;
 pub mod reader;
 pub mod resources;
 pub mod section;

@@ -108,7 +108,8 @@ fn parse_line(line: &str) -> Option<Parsed> {
         Some((p, m)) => (Some(p.to_string()), m),
         None => (None, msg),
     };
-    let event = if msg.starts_with("server reached pm.max_children setting") {
+    // `pm = dynamic` says "pm.max_children", `pm = ondemand` "max_children".
+    let event = if msg.starts_with("server reached") && msg.contains("max_children setting") {
         FpmEventKind::MaxChildrenReached {
             limit: between(msg, "(", ")").and_then(|n| n.parse().ok()),
         }
@@ -216,10 +217,11 @@ mod tests {
 [21-Nov-2026 15:31:40] WARNING: [pool www] child 2177, script '/var/www/html/slow.php' (request: \"GET /slow.php\") execution timed out (30.012 sec), terminating\n\
 [21-Nov-2026 15:31:40] WARNING: [pool www] child 2177 exited on signal 9 (SIGKILL) after 31.2 seconds from start\n\
 [21-Nov-2026 15:32:00] WARNING: [pool www] seems busy (you may need to increase pm.start_servers, or pm.min/max_spare_servers), spawning 8 children, there are 0 idle, and 9 total children\n\
+[21-Nov-2026 15:32:30] WARNING: [pool api] server reached max_children setting (8), consider raising it\n\
 [21-Nov-2026 15:33:00] ERROR: unable to bind listening socket for address '/run/php/php8.2-fpm.sock': Address already in use (98)\n\
 garbage \x1b[31m\n";
         let ev = parse_fpm_log(t);
-        assert_eq!(ev.len(), 6);
+        assert_eq!(ev.len(), 7);
         assert_eq!(
             ev[1].event,
             FpmEventKind::MaxChildrenReached { limit: Some(5) }

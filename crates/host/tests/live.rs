@@ -46,8 +46,14 @@ struct Fpm {
 }
 
 impl Fpm {
-    /// One pool `lab` as `nobody`, its socket `root:root` with `mode`.
+    /// One pool `lab` as `nobody`, its socket `root:root` with `mode`, two
+    /// static children.
     fn start(bin: &Path, mode: &str, dir_mode: u32) -> Fpm {
+        Fpm::start_with(bin, mode, dir_mode, "pm = static\npm.max_children = 2\n")
+    }
+
+    /// The same with other process-manager lines.
+    fn start_with(bin: &Path, mode: &str, dir_mode: u32, pm: &str) -> Fpm {
         let dir = tempfile::Builder::new()
             .prefix("bgw-fpm-")
             .tempdir()
@@ -61,8 +67,8 @@ impl Fpm {
             format!(
                 "[global]\npid = {p}/fpm.pid\nerror_log = {p}/fpm.log\ndaemonize = no\n\n\
                  [lab]\nuser = nobody\ngroup = nogroup\nlisten = {sock}\nlisten.owner = root\n\
-                 listen.group = root\nlisten.mode = {mode}\nlisten.backlog = 7\npm = static\n\
-                 pm.max_children = 2\nrequest_terminate_timeout = 30s\n",
+                 listen.group = root\nlisten.mode = {mode}\nlisten.backlog = 7\n\
+                 request_terminate_timeout = 30s\n{pm}",
                 p = p.display(),
                 sock = socket.display(),
             ),
@@ -214,6 +220,7 @@ fn nginx_and_php_fpm_seen_as_nginx_worker_sees_them() {
     assert_eq!(pool.max_children, Some(2));
     assert_eq!(pool.listen_backlog, 7);
     assert_eq!(pool.request_terminate_timeout, Some(30));
+    assert_eq!(pool.pm.as_deref(), Some("static"));
     assert_eq!(pool.setting("listen.mode").unwrap().line, 12);
     let fs_ = fi.sockets.iter().find(|s| s.pool == "lab").unwrap();
     let st = fs_.chain.target_stat().expect("socket exists");
@@ -354,4 +361,88 @@ fn edited_config_is_stale_until_reload_and_broken_config_fails_test() {
         .lines()
         .count();
     assert_eq!(e.line, Some(lines));
+}
+
+/// One FastCGI GET of `script` over a unix socket; returns the bytes that
+/// came back (empty when the worker was killed).
+fn fastcgi_get(socket: &Path, script: &Path) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let record = |kind: u8, body: &[u8]| {
+        let mut r = vec![1, kind, 0, 1, (body.len() >> 8) as u8, body.len() as u8, 0, 0];
+        r.extend_from_slice(body);
+        r
+    };
+    let mut params = Vec::new();
+    let script = script.display().to_string();
+    for (k, v) in [
+        ("SCRIPT_FILENAME", script.as_str()),
+        ("REQUEST_METHOD", "GET"),
+        ("SCRIPT_NAME", "/slow.php"),
+        ("REQUEST_URI", "/slow.php"),
+    ] {
+        params.extend_from_slice(&[k.len() as u8, v.len() as u8]);
+        params.extend_from_slice(k.as_bytes());
+        params.extend_from_slice(v.as_bytes());
+    }
+    let mut s = std::os::unix::net::UnixStream::connect(socket).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut req = record(1, &[0, 1, 0, 0, 0, 0, 0, 0]);
+    req.extend(record(4, &params));
+    req.extend(record(4, &[]));
+    req.extend(record(5, &[]));
+    s.write_all(&req).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    out
+}
+
+#[test]
+fn saturated_pool_and_killed_requests_show_in_its_log() {
+    let Some(fpm_bin) = require_php_fpm() else {
+        return;
+    };
+    let fpm = Fpm::start_with(
+        &fpm_bin,
+        "0660",
+        0o755,
+        "pm = dynamic\npm.max_children = 1\npm.start_servers = 1\npm.min_spare_servers = 1\n\
+         pm.max_spare_servers = 1\nrequest_terminate_timeout = 1s\n",
+    );
+    let script = fpm.dir.path().join("slow.php");
+    fs::write(&script, "<?php sleep(3); echo 'done';\n").unwrap();
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o644)).unwrap();
+    // Two slow requests at once on a pool of one child.
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let (sock, script) = (fpm.socket.clone(), script.clone());
+            std::thread::spawn(move || fastcgi_get(&sock, &script))
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let stats = loop {
+        let facts = collect(&fpm.conf, false, vec![]);
+        let fi = facts
+            .php_fpm
+            .found()
+            .unwrap()
+            .iter()
+            .find(|i| i.config_path == fpm.conf)
+            .unwrap()
+            .clone();
+        let stats = fi
+            .log
+            .found()
+            .and_then(|l| l.pools.get("lab").cloned())
+            .unwrap_or_default();
+        if stats.max_children_reached >= 1 && stats.timeouts >= 1 {
+            break stats;
+        }
+        assert!(Instant::now() < deadline, "php-fpm log: {}", fpm.log());
+        sleep(Duration::from_millis(200));
+    };
+    assert!(stats.last_max_children.is_some());
+    assert_eq!(stats.signaled, stats.timeouts, "each timed-out child is killed");
 }

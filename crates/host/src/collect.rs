@@ -49,7 +49,9 @@ pub struct CollectOptions {
     /// Bound on each external command (default 3 s).
     pub command_timeout: Duration,
     /// Config files to check for staleness (the loaded tree, main file
-    /// first). Empty: only each master's main config file.
+    /// first), applied to every master. Empty: only each master's main
+    /// config file. With several masters, ask
+    /// [`HostFacts::stale_files`] per master instead.
     pub config_files: Vec<PathBuf>,
     /// PHP-FPM main config files to read besides those of running masters
     /// and the usual locations.

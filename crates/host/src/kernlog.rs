@@ -102,7 +102,7 @@ pub fn parse_journal_short_unix(text: &str) -> Vec<KernelRecord> {
             let (_, msg) = rest.split_once(": ")?;
             Some(KernelRecord {
                 priority: None,
-                time: KernelTime::Wall(UnixMillis(secs * 1000 + ms)),
+                time: KernelTime::Wall(UnixMillis::from_secs_millis(secs, ms)?),
                 text: msg.to_string(),
             })
         })
@@ -170,6 +170,8 @@ mod tests {
         assert_eq!(r[0].time, KernelTime::Wall(UnixMillis(1_763_737_200_123)));
         assert_eq!(r[1].time, KernelTime::Wall(UnixMillis(1_763_737_201_000)));
         assert_eq!(r[0].text, "Out of memory: Killed process 9 (x)");
+        // Found by fuzzing: a timestamp whose milliseconds overflow i64.
+        assert!(parse_journal_short_unix("17952275754030002.1 h kernel: x\n").is_empty());
     }
 
     #[test]

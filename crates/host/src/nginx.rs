@@ -46,7 +46,14 @@ pub fn nginx_role(p: &Process) -> Option<NginxRole> {
         });
     }
     if p.comm == "nginx" || p.program() == "nginx" {
-        return Some(NginxRole::Single);
+        // `nginx -t`, `nginx -s reload`, `nginx -V` run by someone at this
+        // moment are not a running server.
+        let control = p
+            .cmdline
+            .iter()
+            .skip(1)
+            .any(|a| matches!(a.as_str(), "-t" | "-T" | "-v" | "-V" | "-s" | "-h" | "-?"));
+        return (!control).then_some(NginxRole::Single);
     }
     None
 }

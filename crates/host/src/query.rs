@@ -13,6 +13,7 @@ use crate::nginx::NginxInstance;
 use crate::phpfpm::{FpmInstance, FpmPool};
 use crate::proc::Limit;
 use crate::reader::Root;
+use crate::staleness::{FileChange, TOLERANCE_MS, changed_after, file_change};
 use crate::time::UnixMillis;
 use crate::users::{Access, Credentials, FileKind, StatChain, stat_chain, unix_connect_access};
 
@@ -154,6 +155,24 @@ impl HostFacts {
         self.nginx_instance(master_pid)
             .map(|i| i.nofile_limits())
             .unwrap_or_default()
+    }
+
+    /// Which of `files` changed after the last reload (estimate) of this
+    /// master, read now: for callers that know the loaded config tree of
+    /// one master when several run.
+    pub fn stale_files(&self, master_pid: u32, files: &[PathBuf]) -> Vec<FileChange> {
+        let Some(reload) = self
+            .nginx_instance(master_pid)
+            .and_then(NginxInstance::last_reload_estimate)
+        else {
+            return Vec::new();
+        };
+        let root = self.reader();
+        let changes: Vec<FileChange> = files
+            .iter()
+            .filter_map(|f| file_change(&root, f).ok())
+            .collect();
+        changed_after(&changes, reload, TOLERANCE_MS)
     }
 
     /// TCP listeners that accept connections to `addr`; empty means refused.

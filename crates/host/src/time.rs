@@ -31,6 +31,11 @@ impl UnixMillis {
         }
     }
 
+    /// Seconds plus milliseconds since the epoch; `None` when out of range.
+    pub fn from_secs_millis(secs: i64, millis: i64) -> Option<Self> {
+        secs.checked_mul(1000)?.checked_add(millis).map(UnixMillis)
+    }
+
     /// Whole seconds since the epoch (rounded down).
     pub fn as_secs(self) -> i64 {
         self.0.div_euclid(1000)
@@ -115,12 +120,13 @@ impl LocalDateTime {
     /// time (`+3600` for CET).
     pub fn to_unix(self, utc_offset_secs: i64) -> UnixMillis {
         let days = days_from_civil(i64::from(self.year), self.month, self.day);
-        let secs = days * 86_400
-            + i64::from(self.hour) * 3600
-            + i64::from(self.minute) * 60
-            + i64::from(self.second)
-            - utc_offset_secs;
-        UnixMillis(secs * 1000)
+        let secs = days
+            .saturating_mul(86_400)
+            .saturating_add(
+                i64::from(self.hour) * 3600 + i64::from(self.minute) * 60 + i64::from(self.second),
+            )
+            .saturating_sub(utc_offset_secs);
+        UnixMillis(secs.saturating_mul(1000))
     }
 
     /// Parse `21-Nov-2026 15:30:36` (PHP-FPM's log format; a fractional

@@ -20,7 +20,9 @@ use badgateway_host::time::UnixMillis;
 use badgateway_host::{CollectOptions, HostFacts, SkipReason};
 
 fn testdata(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(rel)
 }
 
 fn read(rel: &str) -> String {
@@ -61,7 +63,10 @@ fn captured_socket_tables_parse() {
     let listen: Vec<_> = tcp.iter().filter(|e| e.state == TcpState::Listen).collect();
     assert_eq!(listen.len(), 1);
     assert_eq!(listen[0].local, SocketAddr::from(([127, 0, 0, 1], port)));
-    assert!(tcp.iter().any(|e| e.state == TcpState::TimeWait && e.inode == 0));
+    assert!(
+        tcp.iter()
+            .any(|e| e.state == TcpState::TimeWait && e.inode == 0)
+    );
     let tcp6 = parse_tcp_all(&read("root/proc/net/tcp6")).unwrap();
     assert_eq!(tcp6[0].local, format!("[::1]:{port}").parse().unwrap());
     let unix = parse_unix_all(&read("root/proc/net/unix")).unwrap();
@@ -69,13 +74,20 @@ fn captured_socket_tables_parse() {
     assert_eq!(listening.len(), 2);
     assert!(listening.iter().all(|u| u.kind == UnixKind::Stream));
     let prefix = &env["PREFIX"];
-    assert!(listening.iter().any(|u| u.path.as_deref() == Some(&format!("{prefix}/nginx.sock"))));
+    assert!(
+        listening
+            .iter()
+            .any(|u| u.path.as_deref() == Some(&format!("{prefix}/nginx.sock")))
+    );
 }
 
 #[test]
 fn nginx_v_of_debian_nginx() {
     let b = parse_nginx_v(&read("nginx-V.txt")).unwrap();
-    assert_eq!((b.product.as_str(), b.version.as_str()), ("nginx", "1.22.1"));
+    assert_eq!(
+        (b.product.as_str(), b.version.as_str()),
+        ("nginx", "1.22.1")
+    );
     assert_eq!(b.prefix, Path::new("/usr/share/nginx"));
     assert_eq!(b.conf_path, Path::new("/etc/nginx/nginx.conf"));
     assert_eq!(b.error_log_path, Path::new("stderr"));
@@ -131,9 +143,15 @@ fn kernel_logs_and_oom_kills() {
     let k = parse_kmsg(&read("root/dev/kmsg"));
     let kills = find_oom_kills(&k, None);
     assert_eq!(kills.len(), 2);
-    assert_eq!((kills[0].pid, kills[0].comm.as_str()), (24690, "php-fpm8.2"));
+    assert_eq!(
+        (kills[0].pid, kills[0].comm.as_str()),
+        (24690, "php-fpm8.2")
+    );
     assert!(kills[0].cgroup_limit);
-    assert_eq!(kills[1].task_memcg.as_deref(), Some("/system.slice/app.service"));
+    assert_eq!(
+        kills[1].task_memcg.as_deref(),
+        Some("/system.slice/app.service")
+    );
     assert!(!kills[1].cgroup_limit);
     let j = parse_journal_short_unix(&read("journal-k.txt"));
     let jk = find_oom_kills(&j, None);
@@ -157,12 +175,23 @@ fn selinux_and_apparmor_trees() {
     assert_eq!(none.skipped().unwrap().why, SkipReason::NotPresent);
 
     let kernel = parse_kmsg(&read("root/dev/kmsg"));
-    let aa = collect_apparmor(&Root::new(testdata("ubuntu-root")), &kernel, None, &mut gaps);
+    let aa = collect_apparmor(
+        &Root::new(testdata("ubuntu-root")),
+        &kernel,
+        None,
+        &mut gaps,
+    );
     let a = aa.found().unwrap();
     assert_eq!(a.nginx_profiles.len(), 2);
-    assert_eq!(a.nginx_profiles[0], ("/usr/sbin/nginx".into(), "enforce".into()));
+    assert_eq!(
+        a.nginx_profiles[0],
+        ("/usr/sbin/nginx".into(), "enforce".into())
+    );
     assert_eq!(a.nginx_denials.len(), 1);
-    assert_eq!(a.nginx_denials[0].name.as_deref(), Some("/run/php/php8.2-fpm.sock"));
+    assert_eq!(
+        a.nginx_denials[0].name.as_deref(),
+        Some("/run/php/php8.2-fpm.sock")
+    );
     let none = collect_apparmor(&Root::new(testdata("rhel-root")), &[], None, &mut gaps);
     assert_eq!(none.skipped().unwrap().why, SkipReason::NotPresent);
 }
@@ -174,7 +203,10 @@ fn firewall_dumps() {
     assert_eq!(n.restrictive_policies().len(), 2);
     let r = n.rules_for_port(8085);
     assert_eq!(r.len(), 1);
-    assert_eq!((r[0].verdict, r[0].chain.as_str()), (Verdict::Reject, "output"));
+    assert_eq!(
+        (r[0].verdict, r[0].chain.as_str()),
+        (Verdict::Reject, "output")
+    );
     assert_eq!(n.rules_for_port(5432)[0].verdict, Verdict::Drop);
     assert_eq!(n.rules_for_port(8443)[0].table, "ip nat");
     let i = parse_iptables_s(&read("iptables-S.txt"), FirewallSource::Iptables);
@@ -197,11 +229,20 @@ fn whole_collection_over_the_captured_tree() {
     });
 
     // Not the live system: no commands, no socket diagnostics.
-    assert_eq!(facts.nginx_builds.skipped().unwrap().why, SkipReason::Disabled);
-    assert_eq!(facts.policy.firewall.skipped().unwrap().why, SkipReason::Disabled);
+    assert_eq!(
+        facts.nginx_builds.skipped().unwrap().why,
+        SkipReason::Disabled
+    );
+    assert_eq!(
+        facts.policy.firewall.skipped().unwrap().why,
+        SkipReason::Disabled
+    );
 
     let inst = facts.nginx_instance(master).unwrap();
-    assert_eq!(inst.args.config.as_deref(), Some(Path::new(&env["NGINX_CONF"])));
+    assert_eq!(
+        inst.args.config.as_deref(),
+        Some(Path::new(&env["NGINX_CONF"]))
+    );
     assert_eq!(inst.args.prefix.as_deref(), Some(prefix.as_path()));
     assert_eq!(inst.workers.len(), 2);
     assert_eq!(inst.binary.as_deref(), Some(Path::new("/usr/sbin/nginx")));
@@ -213,7 +254,11 @@ fn whole_collection_over_the_captured_tree() {
 
     // Sockets from the captured tables, owners from the captured fd links.
     let net = facts.net.found().unwrap();
-    assert_eq!(net.source, Path::new("/proc/net"), "the tree has no /proc/PID/net");
+    assert_eq!(
+        net.source,
+        Path::new("/proc/net"),
+        "the tree has no /proc/PID/net"
+    );
     let v4 = facts.tcp_accepting(SocketAddr::from(([127, 0, 0, 1], port)));
     assert_eq!(v4[0].1, Acceptance::Exact);
     let mut owners: Vec<u32> = v4[0].0.owners.iter().map(|o| o.pid).collect();
@@ -221,8 +266,13 @@ fn whole_collection_over_the_captured_tree() {
     let mut expect = inst.pids();
     expect.sort_unstable();
     assert_eq!(owners, expect);
-    assert_eq!(v4[0].0.backlog, None, "no socket diagnostics for a fixture tree");
-    let out = net.outbound_to(SocketAddr::from(([127, 0, 0, 1], port))).unwrap();
+    assert_eq!(
+        v4[0].0.backlog, None,
+        "no socket diagnostics for a fixture tree"
+    );
+    let out = net
+        .outbound_to(SocketAddr::from(([127, 0, 0, 1], port)))
+        .unwrap();
     // capture.py holds one connection open and closes two itself (urllib's
     // may add one more TIME_WAIT on our side, depending on who closed).
     assert_eq!(out.established, 1);
@@ -247,7 +297,10 @@ fn whole_collection_over_the_captured_tree() {
     // but listening in the captured table.
     let sock = &fi.sockets[0];
     assert_eq!(sock.listening, Some(true));
-    assert_eq!(sock.chain.missing.as_deref(), Some(prefix.join("lab-fpm.sock").as_path()));
+    assert_eq!(
+        sock.chain.missing.as_deref(),
+        Some(prefix.join("lab-fpm.sock").as_path())
+    );
 
     // Kernel log from the tree's dev/kmsg, times from its btime.
     let oom = facts.oom.found().unwrap();
@@ -256,7 +309,10 @@ fn whole_collection_over_the_captured_tree() {
     let mem = facts.resources.memory.found().unwrap();
     assert!(mem.total_kb > 0);
     assert!(facts.resources.memory_pressure.found().is_some());
-    assert_eq!(facts.policy.selinux.skipped().unwrap().why, SkipReason::NotPresent);
+    assert_eq!(
+        facts.policy.selinux.skipped().unwrap().why,
+        SkipReason::NotPresent
+    );
     let st = &facts.staleness.found().unwrap()[0];
     assert_eq!(st.nginx_test.skipped().unwrap().why, SkipReason::Disabled);
     serde_json::to_string(&facts).unwrap();

@@ -368,7 +368,16 @@ fn edited_config_is_stale_until_reload_and_broken_config_fails_test() {
 fn fastcgi_get(socket: &Path, script: &Path) -> Vec<u8> {
     use std::io::{Read, Write};
     let record = |kind: u8, body: &[u8]| {
-        let mut r = vec![1, kind, 0, 1, (body.len() >> 8) as u8, body.len() as u8, 0, 0];
+        let mut r = vec![
+            1,
+            kind,
+            0,
+            1,
+            (body.len() >> 8) as u8,
+            body.len() as u8,
+            0,
+            0,
+        ];
         r.extend_from_slice(body);
         r
     };
@@ -444,5 +453,8 @@ fn saturated_pool_and_killed_requests_show_in_its_log() {
         sleep(Duration::from_millis(200));
     };
     assert!(stats.last_max_children.is_some());
-    assert_eq!(stats.signaled, stats.timeouts, "each timed-out child is killed");
+    assert_eq!(
+        stats.signaled, stats.timeouts,
+        "each timed-out child is killed"
+    );
 }

@@ -44,7 +44,11 @@ fn collection_as_nobody_degrades_without_failing() {
     let out = Command::new(setpriv)
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .arg(std::env::current_exe().unwrap())
-        .args(["--exact", "collection_as_nobody_degrades_without_failing", "--nocapture"])
+        .args([
+            "--exact",
+            "collection_as_nobody_degrades_without_failing",
+            "--nocapture",
+        ])
         .env(CHILD_ENV, "1")
         .output()
         .unwrap();
@@ -68,7 +72,10 @@ fn collection_as_nobody_degrades_without_failing() {
         .iter()
         .find(|i| i["master"]["pid"] == nginx.pid())
         .expect("nginx seen without privileges");
-    assert_eq!(inst["args"]["config"], nginx.conf_path.display().to_string());
+    assert_eq!(
+        inst["args"]["config"],
+        nginx.conf_path.display().to_string()
+    );
     assert!(inst["master"]["open_fds"].is_null());
     let gaps = inst["master"]["gaps"].as_array().unwrap();
     for what in ["exe", "fd"] {
@@ -100,7 +107,10 @@ fn collection_as_nobody_degrades_without_failing() {
         .map(|w| w["pid"].as_u64().unwrap())
         .collect();
     assert!(!owners.is_empty());
-    assert!(owners.iter().all(|p| workers.contains(p)), "{owners:?} {workers:?}");
+    assert!(
+        owners.iter().all(|p| workers.contains(p)),
+        "{owners:?} {workers:?}"
+    );
     assert!(!owners.contains(&u64::from(nginx.pid())));
     assert!(net["unreadable_fd_pids"].as_u64().unwrap() > 0);
     assert!(

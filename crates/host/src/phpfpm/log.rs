@@ -251,8 +251,12 @@ garbage \x1b[31m\n";
                 total: Some(9)
             }
         );
+        assert_eq!(
+            ev[5].event,
+            FpmEventKind::MaxChildrenReached { limit: Some(8) }
+        );
         assert!(
-            matches!(&ev[5].event, FpmEventKind::BindFailed { address: Some(a), .. } if a == "/run/php/php8.2-fpm.sock")
+            matches!(&ev[6].event, FpmEventKind::BindFailed { address: Some(a), .. } if a == "/run/php/php8.2-fpm.sock")
         );
         let s = summarize_fpm_log(&ev);
         assert_eq!(s.pools["www"].max_children_reached, 1);

@@ -106,7 +106,7 @@ pub(crate) fn audit_time(line: &str) -> Option<UnixMillis> {
     let (ts, _) = r.split_once(':')?;
     let (s, ms) = ts.split_once('.').unwrap_or((ts, "0"));
     let s: i64 = s.parse().ok()?;
-    Some(UnixMillis(s * 1000 + frac_millis(ms)?))
+    UnixMillis::from_secs_millis(s, frac_millis(ms)?)
 }
 
 /// Parse an AVC denial from an audit log line or a kernel record.

@@ -128,6 +128,9 @@ pub fn parse_master_cmdline(cmdline: &[String]) -> NginxArgs {
             it.next();
         }
         let v = value.join(" ");
+        if v.is_empty() {
+            continue;
+        }
         match flag {
             "-c" => args.config = Some(PathBuf::from(v)),
             "-p" => args.prefix = Some(PathBuf::from(v)),
@@ -452,14 +455,15 @@ pub fn group_nginx(processes: &[Process]) -> NginxProcesses {
                 if *role == NginxRole::Single && is_master(p.ppid) {
                     continue;
                 }
+                let args = parse_master_cmdline(&p.cmdline);
                 out.instances.push(NginxInstance {
                     master: (*p).clone(),
                     role: *role,
-                    args: parse_master_cmdline(&p.cmdline),
                     binary: p
                         .exe
                         .clone()
-                        .or_else(|| parse_master_cmdline(&p.cmdline).binary.map(PathBuf::from)),
+                        .or_else(|| args.binary.as_ref().map(PathBuf::from)),
+                    args,
                     workers: Vec::new(),
                     shutting_down: 0,
                     helpers: Vec::new(),
@@ -491,4 +495,120 @@ pub fn group_nginx(processes: &[Process]) -> NginxProcesses {
     }
     out.instances.sort_by_key(|i| i.master.pid);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn title(t: &str) -> Vec<String> {
+        vec![t.to_string()]
+    }
+
+    #[test]
+    fn master_titles() {
+        let a = parse_master_cmdline(&title(
+            "nginx: master process /usr/sbin/nginx -g daemon on; master_process on;",
+        ));
+        assert_eq!(a.binary.as_deref(), Some("/usr/sbin/nginx"));
+        assert_eq!(a.directives, vec!["daemon on; master_process on;"]);
+        assert_eq!(a.config, None);
+        let a = parse_master_cmdline(&title(
+            "nginx: master process /opt/nginx/sbin/nginx -p /srv/my site -c conf/nginx.conf -e stderr",
+        ));
+        assert_eq!(a.prefix.as_deref(), Some(Path::new("/srv/my site")));
+        assert_eq!(a.config.as_deref(), Some(Path::new("conf/nginx.conf")));
+        assert_eq!(a.error_log.as_deref(), Some(Path::new("stderr")));
+        let a = parse_master_cmdline(&title("nginx: master process nginx -c/etc/nginx/x.conf -q"));
+        assert_eq!(a.config.as_deref(), Some(Path::new("/etc/nginx/x.conf")));
+        // Not rewritten (several argv entries): taken as they are.
+        let a = parse_master_cmdline(&[
+            "/usr/sbin/nginx".into(),
+            "-c".into(),
+            "/etc/nginx/a -c b.conf".into(),
+        ]);
+        assert_eq!(
+            a.config.as_deref(),
+            Some(Path::new("/etc/nginx/a -c b.conf"))
+        );
+        assert_eq!(parse_master_cmdline(&[]), NginxArgs::default());
+        assert_eq!(
+            parse_master_cmdline(&title("nginx: master process -c")).config,
+            None
+        );
+    }
+
+    fn proc_(pid: u32, ppid: u32, cmd: &[&str], ticks: u64) -> Process {
+        Process {
+            pid,
+            ppid,
+            comm: "nginx".into(),
+            state: 'S',
+            cmdline: cmd.iter().map(|s| s.to_string()).collect(),
+            exe: None,
+            uid: 0,
+            euid: 0,
+            gid: 0,
+            egid: 0,
+            groups: vec![],
+            user: None,
+            start_ticks: ticks,
+            start_time: Some(UnixMillis(i64::try_from(ticks).unwrap() * 10)),
+            threads: 1,
+            rss_kb: None,
+            nofile: None,
+            open_fds: None,
+            gaps: vec![],
+        }
+    }
+
+    #[test]
+    fn grouping_masters_workers_orphans() {
+        let ps = vec![
+            proc_(
+                10,
+                1,
+                &["nginx: master process /usr/sbin/nginx -c /etc/nginx/nginx.conf"],
+                100,
+            ),
+            proc_(11, 10, &["nginx: worker process is shutting down"], 150),
+            proc_(12, 10, &["nginx: worker process"], 300),
+            proc_(13, 10, &["nginx: cache manager process"], 300),
+            proc_(20, 1, &["nginx: worker process"], 50),
+            proc_(30, 1, &["/usr/sbin/nginx", "-t"], 400),
+            proc_(
+                40,
+                1,
+                &["/usr/sbin/nginx", "-g", "daemon off; master_process off;"],
+                500,
+            ),
+        ];
+        let g = group_nginx(&ps);
+        assert_eq!(g.instances.len(), 2);
+        let m = &g.instances[0];
+        assert_eq!(m.workers.len(), 2);
+        assert_eq!(m.shutting_down, 1);
+        assert_eq!(m.helpers.len(), 1);
+        assert_eq!(m.last_reload_estimate(), Some(UnixMillis(3000)));
+        assert_eq!(m.master_start(), Some(UnixMillis(1000)));
+        assert_eq!(
+            m.config_path(None).as_deref(),
+            Some(Path::new("/etc/nginx/nginx.conf"))
+        );
+        assert_eq!(m.pids(), vec![10, 11, 12, 13]);
+        assert_eq!(g.instances[1].role, NginxRole::Single);
+        assert_eq!(g.orphans.len(), 1);
+        let rel = NginxInstance {
+            args: NginxArgs {
+                prefix: Some("/srv/ngx".into()),
+                config: Some("conf/a.conf".into()),
+                ..NginxArgs::default()
+            },
+            ..m.clone()
+        };
+        assert_eq!(
+            rel.config_path(None).as_deref(),
+            Some(Path::new("/srv/ngx/conf/a.conf"))
+        );
+    }
 }

@@ -4,6 +4,7 @@
 
 pub mod escape;
 pub mod format;
+pub mod host;
 
 pub use escape::{neutralize, neutralize_str};
 pub use format::Format;

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::proc::Process;
+use crate::time::UnixMillis;
 
 /// Which application server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -88,6 +89,9 @@ pub struct BackendProcess {
     pub command: String,
     /// The effective user's name or uid.
     pub user: String,
+    /// When the master started (a recent start after 502s suggests a
+    /// crash and restart).
+    pub started: Option<UnixMillis>,
     /// Children of the same kind (worker processes).
     pub workers: usize,
     /// What it was told to bind.
@@ -382,6 +386,7 @@ pub fn find_backends(processes: &[Process]) -> Vec<BackendProcess> {
             kind,
             command: p.cmdline.join(" "),
             user: p.user.clone().unwrap_or_else(|| p.euid.to_string()),
+            started: p.start_time,
             workers: kinds
                 .iter()
                 .filter(|(j, k)| *k == kind && processes[*j].ppid == p.pid)

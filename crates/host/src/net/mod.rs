@@ -330,22 +330,62 @@ pub fn collect_net(
     };
     let mut entries = Vec::new();
     let mut first_err = None;
+    let mut read_failures = 0;
     for name in ["tcp", "tcp6"] {
-        match root.parse(net_dir.join(name), parse_tcp_all) {
-            Ok(mut e) => entries.append(&mut e),
+        // One line this version does not understand (a state added by a
+        // newer kernel) costs that line, not the table.
+        let path = net_dir.join(name);
+        match root.read_string(&path) {
+            Ok(text) => {
+                let mut bad = 0usize;
+                let mut first = None;
+                for r in parse_tcp(&text) {
+                    match r {
+                        Ok(e) => entries.push(e),
+                        Err(e) => {
+                            bad += 1;
+                            first.get_or_insert(e);
+                        }
+                    }
+                }
+                if let Some(e) = first {
+                    facts.gaps.push(Skip::new(
+                        name,
+                        SkipReason::Unparseable,
+                        format!(
+                            "{bad} lines skipped; first: {}",
+                            ReadError::parse(root.path(&path), e)
+                        ),
+                    ));
+                }
+            }
             Err(e) => {
                 facts.gaps.push(Skip::from_read_error(name, &e));
                 first_err.get_or_insert(e);
+                read_failures += 1;
             }
         }
     }
-    if facts.gaps.len() == 2
+    if read_failures == 2
         && let Some(e) = first_err
     {
         return Err(e);
     }
-    let unix = match root.parse(net_dir.join("unix"), parse_unix_all) {
-        Ok(u) => u,
+    let unix: Vec<UnixEntry> = match root.read_string(net_dir.join("unix")) {
+        Ok(text) => {
+            let (ok, bad): (Vec<_>, Vec<_>) = parse_unix(&text).partition(Result::is_ok);
+            if let Some(Err(e)) = bad.into_iter().next() {
+                facts.gaps.push(Skip::new(
+                    "unix",
+                    SkipReason::Unparseable,
+                    format!(
+                        "lines skipped; first at line {}: expected {}",
+                        e.line, e.expected
+                    ),
+                ));
+            }
+            ok.into_iter().filter_map(Result::ok).collect()
+        }
         Err(e) => {
             facts.gaps.push(Skip::from_read_error("unix", &e));
             Vec::new()
@@ -424,4 +464,44 @@ pub fn collect_net(
     }
     facts.unix.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(facts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_unknown_line_costs_the_line_not_the_table() {
+        let d = tempfile::tempdir().unwrap();
+        let net = d.path().join("proc/net");
+        std::fs::create_dir_all(&net).unwrap();
+        std::fs::write(
+            net.join("tcp"),
+            "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n\
+             \x20  0: 0100007F:1F40 00000000:0000 0A 00000000:00000002 00:00000000 00000000    33        0 18843 1 0 100 0 0 10 0\n\
+             \x20  1: 0100007F:1F41 00000000:0000 0D 00000000:00000000 00:00000000 00000000    33        0 18844 1 0 100 0 0 10 0\n\
+             \x20  2: 0100007F:9C40 0A00000A:1F90 06 00000000:00000000 03:00001000 00000000     0        0 0 3 0\n",
+        )
+        .unwrap();
+        let root = Root::new(d.path());
+        let f = collect_net(&root, Path::new("/proc/net"), &[]).unwrap();
+        assert_eq!(f.tcp.len(), 1);
+        assert_eq!(f.tcp[0].accept_queue, 2);
+        assert!(
+            f.gaps
+                .iter()
+                .any(|g| g.what == "tcp" && g.why == SkipReason::Unparseable)
+        );
+        assert!(
+            f.gaps
+                .iter()
+                .any(|g| g.what == "tcp6" && g.why == SkipReason::NotPresent)
+        );
+        let dest: SocketAddr = "10.0.0.10:8080".parse().unwrap();
+        assert_eq!(f.outbound_to(dest).unwrap().time_wait, 1);
+        assert_eq!(f.outbound.sockets, 1);
+        // Neither table readable: the family is skipped.
+        let empty = tempfile::tempdir().unwrap();
+        assert!(collect_net(&Root::new(empty.path()), Path::new("/proc/net"), &[]).is_err());
+    }
 }

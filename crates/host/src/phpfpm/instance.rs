@@ -16,6 +16,7 @@ use crate::net::NetFacts;
 use crate::proc::Process;
 use crate::reader::Root;
 use crate::section::{Section, Skip, SkipReason};
+use crate::time::UnixMillis;
 use crate::users::{Access, Credentials, StatChain, stat_chain, unix_connect_access};
 
 /// Where PHP-FPM configs usually are, when no master names its own.
@@ -66,6 +67,8 @@ pub struct FpmInstance {
     pub config_path: PathBuf,
     /// The master running this config, if any.
     pub master_pid: Option<u32>,
+    /// When that master started.
+    pub master_started: Option<UnixMillis>,
     /// Workers per pool (from `php-fpm: pool NAME` titles).
     pub workers: BTreeMap<String, usize>,
     /// The configuration.
@@ -173,6 +176,7 @@ fn instance(
     FpmInstance {
         config_path,
         master_pid: master.map(|m| m.pid),
+        master_started: master.and_then(|m| m.start_time),
         workers,
         config,
         log_path,

@@ -75,8 +75,10 @@ impl Root {
 
     /// The whole file as text (invalid UTF-8 replaced).
     pub fn read_string(&self, abs: impl AsRef<Path>) -> Result<String, ReadError> {
-        self.read(abs)
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
+        self.read(abs).map(|b| match String::from_utf8(b) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        })
     }
 
     /// Read a file and parse it, attaching the path to a parse error.

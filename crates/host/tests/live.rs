@@ -37,6 +37,23 @@ fn require_php_fpm() -> Option<PathBuf> {
     found
 }
 
+/// These scenarios need root: a root-owned socket, nginx workers dropping
+/// to `nobody`, PHP-FPM switching to its pool user.
+fn running_as_root() -> bool {
+    let root = fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2).map(|u| u == "0"))
+        })
+        .unwrap_or(false);
+    if !root {
+        eprintln!("skipping: this scenario needs root (socket ownership, user switching)");
+    }
+    root
+}
+
 /// A PHP-FPM master we started, stopped by pid on drop.
 struct Fpm {
     child: Child,
@@ -135,6 +152,9 @@ fn nginx_and_php_fpm_seen_as_nginx_worker_sees_them() {
     let Some(fpm_bin) = require_php_fpm() else {
         return;
     };
+    if !running_as_root() {
+        return;
+    }
     let nginx = NginxBuilder::new(&nginx_bin, SERVER)
         .workers(2)
         .start()
@@ -272,6 +292,9 @@ fn socket_dir_without_search_bit_is_named() {
     let Some(fpm_bin) = require_php_fpm() else {
         return;
     };
+    if !running_as_root() {
+        return;
+    }
     // A 0666 socket inside a 0700 root-owned directory.
     let fpm = Fpm::start(&fpm_bin, "0666", 0o700);
     let facts = collect(&fpm.conf, false, vec![]);
@@ -293,6 +316,9 @@ fn edited_config_is_stale_until_reload_and_broken_config_fails_test() {
     let Some(fpm_bin) = require_php_fpm() else {
         return;
     };
+    if !running_as_root() {
+        return;
+    }
     let fpm = Fpm::start(&fpm_bin, "0660", 0o755);
     let nginx = NginxBuilder::new(&nginx_bin, SERVER).start().unwrap();
     let files = vec![nginx.conf_path.clone()];
@@ -410,6 +436,9 @@ fn saturated_pool_and_killed_requests_show_in_its_log() {
     let Some(fpm_bin) = require_php_fpm() else {
         return;
     };
+    if !running_as_root() {
+        return;
+    }
     let fpm = Fpm::start_with(
         &fpm_bin,
         "0660",

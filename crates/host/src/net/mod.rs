@@ -14,7 +14,7 @@ pub mod stats;
 pub mod tcp;
 pub mod unix;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
@@ -328,48 +328,33 @@ pub fn collect_net(
         source: net_dir.to_path_buf(),
         ..NetFacts::default()
     };
-    let mut entries = Vec::new();
+    // The tables are kept as text and walked twice (listeners first, since
+    // whether a socket is outgoing depends on every listening port, IPv6
+    // included), so a host with 10^5 connections never holds them all
+    // decoded.
+    let mut texts: Vec<(&str, String)> = Vec::new();
     let mut first_err = None;
-    let mut read_failures = 0;
     for name in ["tcp", "tcp6"] {
-        // One line this version does not understand (a state added by a
-        // newer kernel) costs that line, not the table.
-        let path = net_dir.join(name);
-        match root.read_string(&path) {
-            Ok(text) => {
-                let mut bad = 0usize;
-                let mut first = None;
-                for r in parse_tcp(&text) {
-                    match r {
-                        Ok(e) => entries.push(e),
-                        Err(e) => {
-                            bad += 1;
-                            first.get_or_insert(e);
-                        }
-                    }
-                }
-                if let Some(e) = first {
-                    facts.gaps.push(Skip::new(
-                        name,
-                        SkipReason::Unparseable,
-                        format!(
-                            "{bad} lines skipped; first: {}",
-                            ReadError::parse(root.path(&path), e)
-                        ),
-                    ));
-                }
-            }
+        match root.read_string(net_dir.join(name)) {
+            Ok(text) => texts.push((name, text)),
             Err(e) => {
                 facts.gaps.push(Skip::from_read_error(name, &e));
                 first_err.get_or_insert(e);
-                read_failures += 1;
             }
         }
     }
-    if read_failures == 2
+    if texts.is_empty()
         && let Some(e) = first_err
     {
         return Err(e);
+    }
+    let mut listeners: Vec<TcpEntry> = Vec::new();
+    for (_, text) in &texts {
+        for line in text.lines().filter(|l| tcp::state_field(l) == Some("0A")) {
+            if let Some(Ok(e)) = parse_tcp(line).next() {
+                listeners.push(e);
+            }
+        }
     }
     let unix: Vec<UnixEntry> = match root.read_string(net_dir.join("unix")) {
         Ok(text) => {
@@ -391,16 +376,8 @@ pub fn collect_net(
             Vec::new()
         }
     };
-    let listen_ports: HashSet<u16> = entries
-        .iter()
-        .filter(|e| e.state == TcpState::Listen)
-        .map(|e| e.local.port())
-        .collect();
-    let mut wanted: HashSet<u64> = entries
-        .iter()
-        .filter(|e| e.state == TcpState::Listen)
-        .map(|e| e.inode)
-        .collect();
+    let listen_ports: HashSet<u16> = listeners.iter().map(|e| e.local.port()).collect();
+    let mut wanted: HashSet<u64> = listeners.iter().map(|e| e.inode).collect();
     wanted.extend(
         unix.iter()
             .filter(|u| u.listening && u.path.is_some())
@@ -415,19 +392,35 @@ pub fn collect_net(
             format!("descriptors of {unreadable} processes could not be read (run as root to see every owner)"),
         ));
     }
-    let mut by_dest: BTreeMap<SocketAddr, DestinationCount> = BTreeMap::new();
-    for e in &entries {
-        if e.state == TcpState::Listen {
-            facts.tcp.push(TcpListener {
-                addr: e.local,
-                accept_queue: e.rx_queue,
-                backlog: None,
-                v6only: None,
-                uid: e.uid,
-                inode: e.inode,
-                owners: owners.remove(&e.inode).unwrap_or_default(),
-            });
-        } else if !listen_ports.contains(&e.local.port()) {
+    for e in &listeners {
+        facts.tcp.push(TcpListener {
+            addr: e.local,
+            accept_queue: e.rx_queue,
+            backlog: None,
+            v6only: None,
+            uid: e.uid,
+            inode: e.inode,
+            owners: owners.remove(&e.inode).unwrap_or_default(),
+        });
+    }
+    let mut by_dest: HashMap<SocketAddr, DestinationCount> = HashMap::new();
+    for (name, text) in &texts {
+        // One line this version does not understand (a state added by a
+        // newer kernel) costs that line, not the table.
+        let mut bad = 0usize;
+        let mut first = None;
+        for r in parse_tcp(text) {
+            let e = match r {
+                Ok(e) => e,
+                Err(e) => {
+                    bad += 1;
+                    first.get_or_insert(e);
+                    continue;
+                }
+            };
+            if e.state == TcpState::Listen || listen_ports.contains(&e.local.port()) {
+                continue;
+            }
             let d = by_dest.entry(e.remote).or_insert_with(|| DestinationCount {
                 remote: Some(e.remote),
                 ..DestinationCount::default()
@@ -440,6 +433,16 @@ pub fn collect_net(
                 _ => d.other += 1,
             }
             facts.outbound.sockets += 1;
+        }
+        if let Some(e) = first {
+            facts.gaps.push(Skip::new(
+                *name,
+                SkipReason::Unparseable,
+                format!(
+                    "{bad} lines skipped; first: {}",
+                    ReadError::parse(root.path(net_dir.join(name)), e)
+                ),
+            ));
         }
     }
     facts.tcp.sort_by_key(|l| (l.addr.is_ipv6(), l.addr));

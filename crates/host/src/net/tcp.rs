@@ -85,7 +85,7 @@ pub fn parse_tcp(text: &str) -> impl Iterator<Item = Result<TcpEntry, ParseError
     text.lines()
         .enumerate()
         .filter(|(_, l)| {
-            let t = l.trim_start();
+            let t = l.trim_start_matches(' ');
             !t.is_empty() && !t.starts_with("sl ")
         })
         .map(|(i, l)| parse_tcp_line(l).ok_or_else(|| ParseError::new(i + 1, "a socket line", l)))
@@ -96,20 +96,70 @@ pub fn parse_tcp_all(text: &str) -> Result<Vec<TcpEntry>, ParseError> {
     parse_tcp(text).collect()
 }
 
+/// The next space-separated field of `rest`, advancing it.
+fn field<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
+    let start = rest.iter().position(|&b| b != b' ')?;
+    let tail = &rest[start..];
+    let len = tail.iter().position(|&b| b == b' ').unwrap_or(tail.len());
+    *rest = &tail[len..];
+    Some(&tail[..len])
+}
+
+/// Hex digits to a number (at most 16 digits, no sign).
+fn hex(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || b.len() > 16 {
+        return None;
+    }
+    b.iter().try_fold(0u64, |acc, &c| {
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            _ => return None,
+        };
+        Some(acc << 4 | u64::from(d))
+    })
+}
+
+/// Decimal digits to a number.
+fn dec(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || b.len() > 19 {
+        return None;
+    }
+    b.iter().try_fold(0u64, |acc, &c| {
+        c.is_ascii_digit().then(|| acc * 10 + u64::from(c - b'0'))
+    })
+}
+
+/// The `st` column of a table line (the fourth field), without decoding
+/// the rest.
+pub fn state_field(line: &str) -> Option<&str> {
+    let mut rest = line.as_bytes();
+    for _ in 0..3 {
+        field(&mut rest)?;
+    }
+    field(&mut rest).and_then(|f| std::str::from_utf8(f).ok())
+}
+
 fn parse_tcp_line(line: &str) -> Option<TcpEntry> {
-    let mut f = line.split_ascii_whitespace();
-    f.next()?.strip_suffix(':')?;
-    let local = parse_hex_addr(f.next()?)?;
-    let remote = parse_hex_addr(f.next()?)?;
-    let state = TcpState::from_code(u8::from_str_radix(f.next()?, 16).ok()?)?;
-    let (tx, rx) = f.next()?.split_once(':')?;
-    let tx_queue = u32::from_str_radix(tx, 16).ok()?;
-    let rx_queue = u32::from_str_radix(rx, 16).ok()?;
-    f.next()?; // tr:tm->when
-    f.next()?; // retrnsmt
-    let uid = f.next()?.parse().ok()?;
-    f.next()?; // timeout
-    let inode = f.next()?.parse().ok()?;
+    let mut rest = line.as_bytes();
+    field(&mut rest)?.strip_suffix(b":")?;
+    let local = hex_addr(field(&mut rest)?)?;
+    let remote = hex_addr(field(&mut rest)?)?;
+    let st = field(&mut rest)?;
+    if st.len() != 2 {
+        return None;
+    }
+    let state = TcpState::from_code(u8::try_from(hex(st)?).ok()?)?;
+    let queues = field(&mut rest)?;
+    let colon = queues.iter().position(|&b| b == b':')?;
+    let tx_queue = u32::try_from(hex(&queues[..colon])?).ok()?;
+    let rx_queue = u32::try_from(hex(&queues[colon + 1..])?).ok()?;
+    field(&mut rest)?; // tr:tm->when
+    field(&mut rest)?; // retrnsmt
+    let uid = u32::try_from(dec(field(&mut rest)?)?).ok()?;
+    field(&mut rest)?; // timeout
+    let inode = dec(field(&mut rest)?)?;
     Some(TcpEntry {
         local,
         remote,
@@ -126,15 +176,28 @@ fn parse_tcp_line(line: &str) -> Option<TcpEntry> {
 /// the native order: fixtures from a big-endian machine would need their
 /// words swapped.
 pub fn parse_hex_addr(s: &str) -> Option<SocketAddr> {
-    let (addr, port) = s.split_once(':')?;
-    let port = u16::from_str_radix(port, 16).ok()?;
-    let word = |h: &str| u32::from_str_radix(h, 16).ok().map(u32::to_ne_bytes);
+    hex_addr(s.as_bytes())
+}
+
+fn hex_addr(s: &[u8]) -> Option<SocketAddr> {
+    let colon = s.iter().position(|&b| b == b':')?;
+    let (addr, port) = (&s[..colon], &s[colon + 1..]);
+    if port.len() > 4 {
+        return None;
+    }
+    let port = u16::try_from(hex(port)?).ok()?;
+    let word = |h: &[u8]| {
+        (h.len() == 8)
+            .then(|| hex(h))
+            .flatten()
+            .map(|v| (v as u32).to_ne_bytes())
+    };
     let ip = match addr.len() {
         8 => IpAddr::V4(Ipv4Addr::from(word(addr)?)),
         32 => {
             let mut b = [0u8; 16];
-            for i in 0..4 {
-                b[i * 4..i * 4 + 4].copy_from_slice(&word(addr.get(i * 8..i * 8 + 8)?)?);
+            for (i, chunk) in addr.chunks_exact(8).enumerate() {
+                b[i * 4..i * 4 + 4].copy_from_slice(&word(chunk)?);
             }
             IpAddr::V6(Ipv6Addr::from(b))
         }

@@ -33,7 +33,12 @@ fuzz_target!(|data: &[u8]| {
         1 => check(t, parse_status(t)),
         2 => drop(parse_cmdline(rest)),
         3 => check(t, parse_limits(t)),
-        4 => check(t, parse_tcp_all(t)),
+        4 => {
+            check(t, parse_tcp_all(t));
+            for l in t.lines().take(64) {
+                let _ = badgateway_host::net::tcp::state_field(l);
+            }
+        }
         5 => check(t, parse_unix_all(t)),
         6 => check(t, parse_netstat(t)),
         7 => check(t, parse_sockstat(t)),

@@ -186,7 +186,7 @@ impl NetFacts {
     /// Listeners that do not accept `addr` but are near it (other address,
     /// other family, other port on a reachable address), nearest first.
     /// Use it when [`NetFacts::tcp_accepting`] is empty: "nothing on
-    /// 127.0.0.1:8000, but gunicorn listens on [::1]:8000".
+    /// 127.0.0.1:8000, but gunicorn listens on `[::1]:8000`".
     pub fn tcp_near(&self, addr: SocketAddr) -> Vec<(&TcpListener, Nearness)> {
         let mut out: Vec<(&TcpListener, Nearness)> = self
             .tcp

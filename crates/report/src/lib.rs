@@ -6,6 +6,7 @@ pub mod config;
 pub mod diagnose;
 pub mod escape;
 pub mod format;
+pub mod host;
 pub mod probe;
 pub mod route;
 pub mod style;

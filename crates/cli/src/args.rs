@@ -88,6 +88,17 @@ pub struct DiagnoseArgs {
     /// Assume this nginx version for version-dependent defaults (default: the installed nginx's).
     #[arg(long, value_name = "X.Y.Z")]
     pub nginx_version: Option<String>,
+    /// Config and logs only: no probes and no inspection of this host (for a
+    /// config and logs copied from another machine).
+    #[arg(long)]
+    pub offline: bool,
+    /// Also run `nginx -t` to see whether the config on disk would load (it
+    /// may create log files the config names that do not exist yet).
+    #[arg(long)]
+    pub nginx_test: bool,
+    /// Read these error/access logs instead of the ones the config names.
+    #[arg(long = "log", value_name = "FILE")]
+    pub logs: Vec<PathBuf>,
 }
 
 /// `badgateway logs FILE...`.

@@ -41,8 +41,8 @@ pub fn diagnose(ev: &Evidence) -> Diagnosis {
     covered.extend(findings.iter().filter_map(|f| f.upstream.clone()));
     findings.extend(rules::from_host_paths(&ctx, &covered));
     findings.extend(stale_config(ev, &findings));
-    findings.extend(lint_findings(ev));
     let mut findings = merge(findings);
+    add_lints(ev, &mut findings);
     rank(&mut findings);
     Diagnosis {
         findings,
@@ -179,9 +179,23 @@ fn stale_config(ev: &Evidence, found: &[Finding]) -> Vec<Finding> {
     }]
 }
 
-fn lint_findings(ev: &Evidence) -> Vec<Finding> {
-    ev.lints
-        .iter()
+/// Config findings: one that names a directive a finding already rests on
+/// (same cause, same `file:line`) becomes evidence of it; the others are
+/// findings of their own (latent risks, ranked after observed failures).
+fn add_lints(ev: &Evidence, findings: &mut Vec<Finding>) {
+    let mut rest = Vec::new();
+    for l in &ev.lints {
+        let proof = Proof::fact("config", format!("{}: {} [{}]", l.at, l.message, l.code));
+        match findings
+            .iter_mut()
+            .find(|f| Some(f.cause) == l.cause && f.locations.contains(&l.at))
+        {
+            Some(f) => f.evidence.push(proof),
+            None => rest.push(l),
+        }
+    }
+    let extra: Vec<Finding> = rest
+        .into_iter()
         .filter_map(|l| {
             let cause = l.cause?;
             Some(Finding {
@@ -200,7 +214,8 @@ fn lint_findings(ev: &Evidence) -> Vec<Finding> {
                 live: false,
             })
         })
-        .collect()
+        .collect();
+    findings.extend(merge(extra));
 }
 
 /// One finding per (cause, upstream): counts add up, evidence is pooled.

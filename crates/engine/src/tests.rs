@@ -363,3 +363,33 @@ fn backend_made_errors_and_stale_config() {
     assert_eq!(stale.failed_requests, 20);
     assert!(stale.fix.contains("reload"));
 }
+
+#[test]
+fn a_group_whose_servers_all_fail_is_critical_and_lints_fold_into_findings() {
+    let mut ev = Evidence::default();
+    ev.upstreams.push(upstream(
+        "app",
+        "http",
+        &["127.0.0.1:8000", "127.0.0.1:8001"],
+    ));
+    ev.probes.push(probe("127.0.0.1:8000", "refused", None));
+    ev.probes.push(probe("127.0.0.1:8001", "refused", None));
+    ev.lints.push(ConfigIssue {
+        code: "loopback-not-listening".into(),
+        cause: Some(Cause::UpstreamDown),
+        severity: Severity::Critical,
+        at: "nginx.conf:20".into(),
+        message: "nothing listens on 127.0.0.1:8000".into(),
+        fix: "start the backend".into(),
+    });
+    let d = diagnose(&ev);
+    assert_eq!(d.findings.len(), 2, "{:#?}", d.findings);
+    assert!(d.findings.iter().all(|f| f.severity == Severity::Critical));
+    assert!(d.findings[0].evidence.iter().any(|e| e.kind == "config"));
+    // with one healthy server left, nginx's retries hide the dead one
+    ev.probes[1].connect = "ok".into();
+    ev.probes[1].protocol = Some("http".into());
+    let d = diagnose(&ev);
+    assert_eq!(d.findings.len(), 1);
+    assert_eq!(d.findings[0].severity, Severity::Warning);
+}

@@ -3,9 +3,9 @@
 //! exit 1 when any is at or above `--fail-on`.
 //!
 //! Host facts are gathered here, read-only: the kind of every unix socket
-//! path the config names (and the sockets beside it) now; the listener
-//! lists and nginx's open-file limit come from the host inspection crate
-//! once it is wired into [`host_listeners`].
+//! path the config names (and the sockets beside it), and from the host
+//! inspection the listening sockets and the running nginx's open-file
+//! limit (`--no-host` skips all of it, for a config from another machine).
 
 use std::io::{IsTerminal, Write};
 use std::os::unix::fs::FileTypeExt;
@@ -51,7 +51,14 @@ pub fn run(args: &ConfigArgs, common: &Common) -> CmdResult {
     let facts = if args.no_host {
         HostFacts::default()
     } else {
-        gather_host_facts(&badgateway_lint::socket_paths(&model))
+        let host = super::diagnose::host::collect(false);
+        let master = host
+            .nginx_for_config(&absolute(&path))
+            .map(|i| i.master.pid);
+        gather_host_facts(
+            &badgateway_lint::socket_paths(&model),
+            Some((&host, master)),
+        )
     };
     let findings = badgateway_lint::check(&model, &facts);
 
@@ -133,10 +140,14 @@ fn parse_nginx_v(text: &str) -> Installed {
     Installed { version, conf_path }
 }
 
-/// Facts about this host for the lints, gathered read-only now: what is
-/// at every unix socket path the config names (following symlinks, as
-/// `connect()` does) and which sockets sit beside them.
-pub(crate) fn gather_host_facts(socket_paths: &[PathBuf]) -> HostFacts {
+/// Facts about this host for the lints, read-only: what is at every unix
+/// socket path the config names (following symlinks, as `connect()` does),
+/// which sockets sit beside them, and — from the host inspection, when
+/// given — the listening sockets and the running nginx's open-file limit.
+pub(crate) fn gather_host_facts(
+    socket_paths: &[PathBuf],
+    host: Option<(&badgateway_host::HostFacts, Option<u32>)>,
+) -> HostFacts {
     let mut facts = HostFacts::default();
     for p in socket_paths {
         facts.paths.insert(p.clone(), path_kind(p));
@@ -147,31 +158,20 @@ pub(crate) fn gather_host_facts(socket_paths: &[PathBuf]) -> HostFacts {
             facts.nearby_sockets.insert(dir.to_path_buf(), list);
         }
     }
-    let listeners = host_listeners();
-    facts.tcp_listeners = listeners.tcp;
-    facts.unix_listeners = listeners.unix;
-    facts.nofile_limit = listeners.nofile_limit;
-    facts
-}
-
-/// Listening sockets and nginx's open-file limit.
-struct Listeners {
-    tcp: Option<Vec<std::net::SocketAddr>>,
-    unix: Option<Vec<PathBuf>>,
-    nofile_limit: Option<u64>,
-}
-
-/// The host's listening TCP and unix sockets and the running nginx's
-/// open-file limit. Not gathered yet (all unknown): this is where the host
-/// inspection crate (`/proc/net/tcp*`, `/proc/net/unix`, the master's
-/// `/proc/PID/limits`) plugs in; the lints already use these facts when
-/// they are known.
-fn host_listeners() -> Listeners {
-    Listeners {
-        tcp: None,
-        unix: None,
-        nofile_limit: None,
+    if let Some((h, master)) = host {
+        if let Some(net) = h.net.found() {
+            facts.tcp_listeners = Some(net.tcp.iter().map(|l| l.addr).collect());
+            facts.unix_listeners = Some(net.unix.iter().map(|l| PathBuf::from(&l.path)).collect());
+        }
+        let master = master.or_else(|| h.nginx_instances().first().map(|i| i.master.pid));
+        facts.nofile_limit = master.and_then(|pid| {
+            h.nofile_limits(pid)
+                .iter()
+                .filter_map(|(_, _, l)| l.as_ref().and_then(|l| l.soft))
+                .min()
+        });
     }
+    facts
 }
 
 fn path_kind(p: &Path) -> PathKind {

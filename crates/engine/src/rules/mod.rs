@@ -146,11 +146,19 @@ fn finish(ctx: &Ctx<'_>, d: &mut Draft) {
             .as_deref()
             .and_then(|a| ctx.probe(a))
             .is_some_and(|p| p.connect == "ok");
+    // nginx retries on the group's other servers: the failure is covered
+    // only if one of them works (by its probe; unprobed ones are assumed to)
     let alone = d
         .upstream
         .as_deref()
         .and_then(|a| ctx.upstream_of(a))
-        .is_none_or(|(u, _)| u.peers.iter().filter(|p| !p.down).count() <= 1);
+        .is_none_or(|(u, _)| {
+            !u.peers.iter().any(|p| {
+                !p.down
+                    && Some(p.address.as_str()) != d.upstream.as_deref()
+                    && ctx.probe(&p.address).is_none_or(|r| r.connect == "ok")
+            })
+        });
     d.severity = match (d.failed_requests > 0, d.live) {
         (true, _) if !recovered => Severity::Critical,
         (false, true) if alone => Severity::Critical,

@@ -6,7 +6,9 @@
 //! config).
 
 pub mod gather;
+pub mod host;
 pub mod inventory;
+pub mod logs;
 pub mod probes;
 
 use std::io::Write;
@@ -30,9 +32,12 @@ pub fn run(args: &DiagnoseArgs, common: &Common) -> CmdResult {
         config: common.config.clone(),
         prefix: common.prefix.clone(),
         since: common.since.clone(),
-        probe: !common.no_probe,
+        probe: !common.no_probe && !args.offline,
+        host: !args.offline,
+        nginx_test: args.nginx_test,
         probe_timeout: Duration::from_secs_f64(args.timeout.clamp(0.05, 60.0)),
         nginx_version,
+        logs: args.logs.clone(),
     };
     let g = gather::gather(&opts)?;
     let diagnosis = badgateway_engine::diagnose(&g.evidence);

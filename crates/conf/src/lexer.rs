@@ -22,10 +22,10 @@ pub const CONF_BUFFER: usize = 4096;
 /// What one call of the tokenizer produced.
 #[derive(Debug)]
 pub enum Event {
-    /// Words terminated by `;`.
-    Statement(Vec<Word>),
-    /// Words terminated by `{`.
-    BlockStart(Vec<Word>),
+    /// Words terminated by `;`: the directive name and its arguments.
+    Statement(Word, Vec<Word>),
+    /// Words terminated by `{`: the directive name and its arguments.
+    BlockStart(Word, Vec<Word>),
     /// A `}` with no pending words.
     BlockEnd(Span),
     /// End of input with nothing pending.
@@ -42,6 +42,9 @@ pub struct Lexer<'a> {
     pub(crate) last: usize,
     pub(crate) line: u32,
     pub(crate) line_start: usize,
+    /// Words of the statement being read, reused from one to the next so
+    /// each statement's arguments are allocated once, at their exact size.
+    scratch: Vec<Word>,
 }
 
 impl<'a> Lexer<'a> {
@@ -54,6 +57,7 @@ impl<'a> Lexer<'a> {
             last: 0,
             line: 1,
             line_start: 0,
+            scratch: Vec::with_capacity(16),
         }
     }
 
@@ -92,7 +96,14 @@ impl<'a> Lexer<'a> {
 
     /// Read the next statement, block start, block end or end of file.
     pub fn next_event(&mut self) -> Result<Event, ParseError> {
-        let mut words: Vec<Word> = Vec::with_capacity(4);
+        let mut words = std::mem::take(&mut self.scratch);
+        words.clear();
+        let r = self.read_event(&mut words);
+        self.scratch = words;
+        r
+    }
+
+    fn read_event(&mut self, words: &mut Vec<Word>) -> Result<Event, ParseError> {
         let mut need_space = false;
         let mut last_space = true;
         let mut sharp_comment = false;
@@ -192,8 +203,8 @@ impl<'a> Lexer<'a> {
                         need_space = false;
                         continue;
                     }
-                    b';' => return Ok(Event::Statement(words)),
-                    b'{' => return Ok(Event::BlockStart(words)),
+                    b';' => return Ok(statement(words, false)),
+                    b'{' => return Ok(statement(words, true)),
                     b')' => {
                         last_space = true;
                         need_space = false;
@@ -217,11 +228,7 @@ impl<'a> Lexer<'a> {
                                 self.error(self.here(), SyntaxError::Unexpected(ch as char))
                             );
                         }
-                        return Ok(if ch == b'{' {
-                            Event::BlockStart(words)
-                        } else {
-                            Event::Statement(words)
-                        });
+                        return Ok(statement(words, ch == b'{'));
                     }
                     b'}' => {
                         if !words.is_empty() {
@@ -312,13 +319,26 @@ impl<'a> Lexer<'a> {
                     span: start_span,
                 });
                 if ch == b';' {
-                    return Ok(Event::Statement(words));
+                    return Ok(statement(words, false));
                 }
                 if ch == b'{' {
-                    return Ok(Event::BlockStart(words));
+                    return Ok(statement(words, true));
                 }
             }
         }
+    }
+}
+
+/// The statement in `words` (at least one word), arguments in a vector of
+/// their exact size.
+fn statement(words: &mut Vec<Word>, block: bool) -> Event {
+    let mut it = words.drain(..);
+    let name = it.next().expect("a statement has a name");
+    let args: Vec<Word> = it.collect();
+    if block {
+        Event::BlockStart(name, args)
+    } else {
+        Event::Statement(name, args)
     }
 }
 

@@ -70,8 +70,7 @@ pub fn parse(src: &[u8], file: FileId) -> Result<Vec<Stmt>, ParseError> {
                     block: Some(done.stmts),
                 });
             }
-            Event::Statement(mut words) => {
-                let name = words.remove(0);
+            Event::Statement(name, words) => {
                 check_name(&lx, &stack, &name)?;
                 let frame = stack.last_mut().expect("frame");
                 frame.stmts.push(Stmt {
@@ -80,11 +79,10 @@ pub fn parse(src: &[u8], file: FileId) -> Result<Vec<Stmt>, ParseError> {
                     block: None,
                 });
             }
-            Event::BlockStart(mut words) => {
+            Event::BlockStart(name, mut words) => {
                 if stack.last().is_some_and(|f| f.handler) {
                     return Err(lx.error(lx.here(), SyntaxError::Unexpected('{')));
                 }
-                let name = words.remove(0);
                 check_name(&lx, &stack, &name)?;
                 if is_lua_block(&name) {
                     let body = lx.read_lua_block()?;

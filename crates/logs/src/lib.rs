@@ -1,6 +1,26 @@
-//! nginx error and access logs turned into typed upstream events: the
-//! error-log line grammar, the message catalogue (message shape → kind →
-//! root cause, status, explanation, fix), `log_format` compilation for access
-//! logs, and aggregation by cause, upstream, location and minute.
+//! nginx error and access logs turned into counted, explained upstream
+//! failures.
 //!
-//! Not built yet: `badgateway logs` and `badgateway explain` say so and exit 2.
+//! The pieces, usable one by one:
+//!
+//! - [`error::parse_line`]: the error-log line grammar → [`error::ErrorEntry`].
+//! - [`catalog::classify`]: the message catalogue, one table shared by every
+//!   command → [`catalog::Classification`] (kind, SPEC cause, client
+//!   status, explanation, next checks, fix, directives).
+//! - [`access::Format::compile`]: any `log_format` compiled into a line
+//!   parser (built-ins for `combined` and ingress-nginx's `upstreaminfo`),
+//!   with the multi-value `$upstream_*` fields split per attempt.
+//!
+//! And the whole: [`analyze`] reads files (plain, `.gz`, stdin, rotated
+//! sets), detects error vs access logs, scans them on all cores with
+//! bounded memory, attributes every upstream error to one root cause
+//! (`no live upstreams` to the failures that disabled the peers), joins
+//! access-log 5xx to their error-log causes and returns a plain-data
+//! [`LogReport`].
+
+pub mod catalog;
+pub mod errno;
+pub mod error;
+pub mod time;
+
+pub use time::LocalTime;

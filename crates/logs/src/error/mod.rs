@@ -1,0 +1,314 @@
+//! The nginx error-log line grammar (`ngx_log_error_core` plus
+//! `ngx_http_log_error`):
+//!
+//! ```text
+//! TIME [LEVEL] PID#TID: [*CONN ]MESSAGE[ (ERRNO: TEXT)][ while ACTION][, client: ADDR, server: NAME
+//!     [, request: "…"][, subrequest: "…"][, upstream: "…"][, host: "…"][, referrer: "…"]]
+//! ```
+//!
+//! [`parse_line`] never fails: a line that does not follow the grammar comes
+//! back with [`Level::Unknown`] and the whole text as its message. It
+//! tolerates what real logs hold: entries spanning several physical lines
+//! (FastCGI stderr), entries cut at nginx's 2048-byte limit (the context is
+//! then partial or missing), musl/BSD errno wording, invalid UTF-8, NUL
+//! bytes, and attacker-written request fields (values are raw, unescaped).
+
+mod context;
+
+pub use context::{Context, UpstreamField, parse_upstream_field};
+
+use memchr::memmem;
+use serde::Serialize;
+
+use crate::time::{LocalTime, parse_error_time};
+
+/// nginx cuts every error-log line (its LF included) at this many bytes
+/// (`NGX_MAX_ERROR_STR`).
+pub const NGX_MAX_ERROR_STR: usize = 2048;
+
+/// An error-log level (`err_levels[]` in ngx_log.c), plus `Unknown` for a
+/// line that has no valid header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// `[emerg]`
+    Emerg,
+    /// `[alert]`
+    Alert,
+    /// `[crit]`
+    Crit,
+    /// `[error]`
+    Error,
+    /// `[warn]`
+    Warn,
+    /// `[notice]`
+    Notice,
+    /// `[info]`
+    Info,
+    /// `[debug]`
+    Debug,
+    /// No valid `TIME [LEVEL] PID#TID: ` header (garbage, or a continuation).
+    Unknown,
+}
+
+impl Level {
+    /// Every level, most severe first.
+    pub const ALL: [Level; 9] = [
+        Level::Emerg,
+        Level::Alert,
+        Level::Crit,
+        Level::Error,
+        Level::Warn,
+        Level::Notice,
+        Level::Info,
+        Level::Debug,
+        Level::Unknown,
+    ];
+
+    /// The name nginx prints (`error`), or `unknown`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Level::Emerg => "emerg",
+            Level::Alert => "alert",
+            Level::Crit => "crit",
+            Level::Error => "error",
+            Level::Warn => "warn",
+            Level::Notice => "notice",
+            Level::Info => "info",
+            Level::Debug => "debug",
+            Level::Unknown => "unknown",
+        }
+    }
+
+    fn from_bytes(b: &[u8]) -> Option<Level> {
+        Some(match b {
+            b"emerg" => Level::Emerg,
+            b"alert" => Level::Alert,
+            b"crit" => Level::Crit,
+            b"error" => Level::Error,
+            b"warn" => Level::Warn,
+            b"notice" => Level::Notice,
+            b"info" => Level::Info,
+            b"debug" => Level::Debug,
+            _ => return None,
+        })
+    }
+
+    /// `[error]` or more severe.
+    pub fn is_error_or_worse(self) -> bool {
+        self <= Level::Error
+    }
+}
+
+/// The `(N: text)` nginx appends when a call failed with an errno (or, for
+/// `could not be resolved`, the resolver's own code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrnoField<'a> {
+    /// The number as printed.
+    pub code: u32,
+    /// The libc text as printed (glibc, musl and BSD word some differently).
+    pub text: &'a [u8],
+}
+
+/// One error-log entry, borrowed from the log bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorEntry<'a> {
+    /// The whole entry as read (several physical lines for multi-line
+    /// FastCGI stderr), without the final newline.
+    pub raw: &'a [u8],
+    /// Local wall-clock time; `None` without a valid header.
+    pub time: Option<LocalTime>,
+    /// The level; [`Level::Unknown`] without a valid header.
+    pub level: Level,
+    /// Worker (or master) process id.
+    pub pid: Option<u32>,
+    /// Thread id (0 without thread support; equal to the pid on Debian).
+    pub tid: Option<u64>,
+    /// `*N`: the client connection number, shared by every line of a request.
+    pub conn: Option<u64>,
+    /// The message proper: no errno, action or context.
+    pub message: &'a [u8],
+    /// `(N: text)` at the end of the message.
+    pub errno: Option<ErrnoField<'a>>,
+    /// The `while …` action (`connecting to upstream`).
+    pub action: Option<&'a [u8]>,
+    /// The trailing `, client: …` context.
+    pub ctx: Context<'a>,
+    /// The entry reached nginx's 2048-byte limit: the context may be cut.
+    pub truncated: bool,
+}
+
+impl<'a> ErrorEntry<'a> {
+    /// The peer from the `upstream:` field, or for `connect() to PEER failed`
+    /// the peer named in the message (which survives truncation).
+    pub fn peer(&self) -> Option<&'a [u8]> {
+        if let Some(u) = self.ctx.upstream_field()
+            && !u.peer.is_empty()
+        {
+            return Some(u.peer);
+        }
+        connect_to_peer(self.message)
+    }
+
+    /// Is the peer a unix-domain socket?
+    pub fn peer_is_unix(&self) -> bool {
+        self.peer().is_some_and(|p| p.starts_with(b"unix:"))
+    }
+}
+
+/// `connect() to PEER failed` → `PEER`.
+pub fn connect_to_peer(message: &[u8]) -> Option<&[u8]> {
+    let rest = message.strip_prefix(b"connect() to ")?;
+    let end = memmem::rfind(rest, b" failed")?;
+    Some(&rest[..end])
+}
+
+/// Parse one entry (a line, or a line plus its continuation lines).
+/// Never fails; see the module docs.
+pub fn parse_line(raw: &[u8]) -> ErrorEntry<'_> {
+    let raw = trim_newline(raw);
+    let truncated = raw.len() + 1 >= NGX_MAX_ERROR_STR;
+    let mut e = ErrorEntry {
+        raw,
+        time: None,
+        level: Level::Unknown,
+        pid: None,
+        tid: None,
+        conn: None,
+        message: raw,
+        errno: None,
+        action: None,
+        ctx: Context::default(),
+        truncated,
+    };
+    let Some((time, level, pid, tid, body_start)) = parse_header(raw) else {
+        return e;
+    };
+    e.time = Some(time);
+    e.level = level;
+    e.pid = Some(pid);
+    e.tid = Some(tid);
+    let mut body = &raw[body_start..];
+    if let Some(rest) = body.strip_prefix(b"*") {
+        let n = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+        if n > 0 && n <= 19 && rest.get(n) == Some(&b' ') {
+            e.conn = parse_u64(&rest[..n]);
+            body = &rest[n + 1..];
+        }
+    }
+    let (head, ctx) = context::split(body);
+    e.ctx = ctx;
+    let (head, action) = split_action(head, ctx.is_present());
+    e.action = action;
+    let (message, errno) = split_errno(head);
+    e.message = message;
+    e.errno = errno;
+    e
+}
+
+fn trim_newline(mut b: &[u8]) -> &[u8] {
+    while let [rest @ .., b'\n' | b'\r'] = b {
+        b = rest;
+    }
+    b
+}
+
+/// `TIME [LEVEL] PID#TID: ` → fields and the offset of the body.
+fn parse_header(b: &[u8]) -> Option<(LocalTime, Level, u32, u64, usize)> {
+    let time = parse_error_time(b)?;
+    if b.get(19) != Some(&b' ') || b.get(20) != Some(&b'[') {
+        return None;
+    }
+    let close = 21 + b.get(21..30)?.iter().position(|&c| c == b']')?;
+    let level = Level::from_bytes(&b[21..close])?;
+    let mut i = close + 1;
+    if b.get(i) != Some(&b' ') {
+        return None;
+    }
+    i += 1;
+    let pid_len = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+    if pid_len == 0 || pid_len > 10 || b.get(i + pid_len) != Some(&b'#') {
+        return None;
+    }
+    let pid = u32::try_from(parse_u64(&b[i..i + pid_len])?).ok()?;
+    i += pid_len + 1;
+    let tid_len = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+    if tid_len == 0 || tid_len > 19 || b.get(i + tid_len) != Some(&b':') {
+        return None;
+    }
+    let tid = parse_u64(&b[i..i + tid_len])?;
+    i += tid_len + 1;
+    if b.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    Some((time, level, pid, tid, i))
+}
+
+fn parse_u64(d: &[u8]) -> Option<u64> {
+    let mut n: u64 = 0;
+    for &c in d {
+        n = n
+            .checked_mul(10)?
+            .checked_add(u64::from(c.wrapping_sub(b'0')))?;
+    }
+    Some(n)
+}
+
+/// Is `a` a plausible action text (`reading response header from upstream`)?
+fn is_action(a: &[u8]) -> bool {
+    !a.is_empty()
+        && a.len() <= 64
+        && a[0].is_ascii_alphabetic()
+        && a.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || c == b' ' || c == b'_' || c == b'-')
+}
+
+/// `MESSAGE[ (ERRNO)] while ACTION` → (`MESSAGE[ (ERRNO)]`, `ACTION`).
+/// Without a context the action must run to the end (`, resolver: …`
+/// excepted); with one, the last ` while ` is the action's.
+fn split_action(head: &[u8], has_ctx: bool) -> (&[u8], Option<&[u8]>) {
+    let Some(pos) = memmem::rfind(head, b" while ") else {
+        return (head, None);
+    };
+    let mut action = &head[pos + 7..];
+    if !has_ctx && let Some(r) = memmem::find(action, b", resolver: ") {
+        action = &action[..r];
+    }
+    if is_action(action) {
+        (&head[..pos], Some(action))
+    } else {
+        (head, None)
+    }
+}
+
+/// `MESSAGE (N: text)` → (`MESSAGE`, errno).
+fn split_errno(head: &[u8]) -> (&[u8], Option<ErrnoField<'_>>) {
+    let Some(b')') = head.last() else {
+        return (head, None);
+    };
+    let Some(open) = memchr::memrchr(b'(', head) else {
+        return (head, None);
+    };
+    let inner = &head[open + 1..head.len() - 1];
+    let n = inner.iter().take_while(|c| c.is_ascii_digit()).count();
+    if n == 0 || n > 9 || !inner[n..].starts_with(b": ") {
+        return (head, None);
+    }
+    let Some(code) = parse_u64(&inner[..n]).and_then(|c| u32::try_from(c).ok()) else {
+        return (head, None);
+    };
+    let mut msg = &head[..open];
+    if let [rest @ .., b' '] = msg {
+        msg = rest;
+    }
+    (
+        msg,
+        Some(ErrnoField {
+            code,
+            text: &inner[n + 2..],
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests;

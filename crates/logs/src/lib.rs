@@ -18,6 +18,7 @@
 //! access-log 5xx to their error-log causes and returns a plain-data
 //! [`LogReport`].
 
+pub mod access;
 pub mod catalog;
 pub mod errno;
 pub mod error;

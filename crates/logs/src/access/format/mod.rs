@@ -231,7 +231,7 @@ impl Format {
                 }
                 Item::Var(v, _) => {
                     let next = match self.items.get(idx + 1) {
-                        Some(Item::Lit(l, f)) => Some((l.as_slice(), f)),
+                        Some(Item::Lit(l, f)) => Some((l.as_slice(), &**f)),
                         _ => None,
                     };
                     let end = self.value_end(*v, line, pos, next)?;

@@ -19,9 +19,23 @@
 //! [`LogReport`].
 
 pub mod access;
+mod analyze;
+mod attrib;
 pub mod catalog;
 pub mod errno;
 pub mod error;
+pub mod explain;
+mod hash;
+mod join;
+pub mod read;
+pub mod report;
+mod scan;
+pub mod text;
 pub mod time;
 
+pub use analyze::{AnalyzeError, Options, Progress, analyze};
+pub use explain::{Explanation, explain};
+pub use read::{Input, InputError};
+pub use report::LogReport;
+pub use scan::Locator;
 pub use time::LocalTime;

@@ -3,7 +3,9 @@
 //! terminal. Command-specific renderers live in their own modules.
 
 pub mod escape;
+pub mod explain;
 pub mod format;
+pub mod logs;
 
 pub use escape::{neutralize, neutralize_str};
 pub use format::Format;

@@ -1,0 +1,522 @@
+//! The error-log scanner: entries in, counts out. One [`ErrorAcc`] per
+//! chunk (filled in parallel), merged in file order into the global one.
+//!
+//! Everything that needs order — pairing `upstream server temporarily
+//! disabled` with the failure beside it, attributing `no live upstreams`
+//! to the failures that disabled the peers — is kept as small events and
+//! resolved by [`crate::attrib`] during the ordered merge.
+
+use std::collections::VecDeque;
+
+use badgateway_cause::Cause;
+
+use super::timeline::{NCAUSE, TimelineAcc};
+use super::{Evidence, ScanCtx, bump_time};
+use crate::catalog::{self, ClientStatus, Kind};
+use crate::error::{ErrorEntry, Level, parse_line};
+use crate::hash::FxMap;
+use crate::join::{self, JoinMatch};
+use crate::time::looks_like_error_line;
+use crate::{LocalTime, time};
+
+/// Continuation lines are attached to an entry only this far from its start
+/// (nginx entries are at most 2048 bytes).
+const MAX_ENTRY: usize = 4096;
+const NKIND: usize = Kind::ALL.len();
+
+/// Kinds kept as evidence although they are not upstream errors.
+pub(crate) const NOTABLE: [Kind; 10] = [
+    Kind::PeerDisabled,
+    Kind::FastcgiStderr,
+    Kind::ClientAbortUpstream,
+    Kind::RateLimited,
+    Kind::ConfigError,
+    Kind::FdExhaustionOther,
+    Kind::UpgradedTimeout,
+    Kind::WorkerConnectionsReusing,
+    Kind::UpstreamBuffered,
+    Kind::ResolverIo,
+];
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CauseAcc {
+    pub count: u64,
+    pub direct: u64,
+    pub via_no_live: u64,
+    pub first: Option<LocalTime>,
+    pub last: Option<LocalTime>,
+    pub sample: Option<(Box<[u8]>, Option<LocalTime>, Kind)>,
+    pub kinds: FxMap<Kind, u64>,
+    pub statuses: FxMap<&'static str, u64>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct UpAcc {
+    pub count: u64,
+    pub by_cause: [u32; NCAUSE],
+    pub disabled: u64,
+    pub group: bool,
+    pub first: Option<LocalTime>,
+    pub last: Option<LocalTime>,
+}
+
+impl Default for UpAcc {
+    fn default() -> Self {
+        UpAcc {
+            count: 0,
+            by_cause: [0; NCAUSE],
+            disabled: 0,
+            group: false,
+            first: None,
+            last: None,
+        }
+    }
+}
+
+/// `upstream server temporarily disabled`, paired with the failure that
+/// caused it (same `*N`, adjacent) when seen.
+#[derive(Debug, Clone)]
+pub(crate) struct DisabledEv {
+    pub time: i64,
+    pub peer: Box<[u8]>,
+    pub server: Box<[u8]>,
+    pub scheme: Box<[u8]>,
+    pub cause: Option<Cause>,
+    conn: Option<u64>,
+}
+
+/// One `no live upstreams` entry, counted once attributed.
+#[derive(Debug, Clone)]
+pub(crate) struct NoLiveEv {
+    pub time: Option<LocalTime>,
+    pub group: Box<[u8]>,
+    pub server: Box<[u8]>,
+    pub scheme: Box<[u8]>,
+    pub location: Option<String>,
+    pub raw: Box<[u8]>,
+    pub join_key: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Event {
+    Disabled(DisabledEv),
+    NoLive(NoLiveEv),
+}
+
+/// A counted upstream error, ready to be added up.
+pub(crate) struct Failure<'a> {
+    pub time: Option<LocalTime>,
+    pub cause: Cause,
+    pub kind: Kind,
+    pub status: ClientStatus,
+    pub upstream: &'a [u8],
+    pub group: bool,
+    pub server: Option<&'a [u8]>,
+    pub location: Option<String>,
+    pub raw: &'a [u8],
+    pub direct: bool,
+}
+
+/// Error-log counts for a chunk, or for everything read so far.
+#[derive(Debug, Clone)]
+pub(crate) struct ErrorAcc {
+    pub lines: u64,
+    pub entries: u64,
+    pub unparsed: u64,
+    pub upstream_errors: u64,
+    pub by_level: [u64; 9],
+    pub by_kind: [u64; NKIND],
+    pub causes: Vec<CauseAcc>,
+    pub upstreams: FxMap<Box<[u8]>, UpAcc>,
+    pub servers: FxMap<Box<[u8]>, [u32; NCAUSE]>,
+    pub locations: FxMap<String, [u32; NCAUSE]>,
+    pub notable: Vec<Evidence>,
+    pub client_statuses: FxMap<&'static str, u64>,
+    pub version_hints: Vec<&'static str>,
+    pub first: Option<LocalTime>,
+    pub last: Option<LocalTime>,
+    pub timeline: TimelineAcc,
+    pub events: Vec<Event>,
+    pub joins: Vec<JoinMatch>,
+    /// Whether the last dated entry was inside the window (for garbage lines).
+    in_window: bool,
+    recent: VecDeque<(u64, Cause, i64)>,
+    pending: Vec<usize>,
+}
+
+impl Default for ErrorAcc {
+    fn default() -> Self {
+        ErrorAcc {
+            lines: 0,
+            entries: 0,
+            unparsed: 0,
+            upstream_errors: 0,
+            by_level: [0; 9],
+            by_kind: [0; NKIND],
+            causes: vec![CauseAcc::default(); NCAUSE],
+            upstreams: FxMap::default(),
+            servers: FxMap::default(),
+            locations: FxMap::default(),
+            notable: vec![Evidence::default(); NOTABLE.len()],
+            client_statuses: FxMap::default(),
+            version_hints: Vec::new(),
+            first: None,
+            last: None,
+            timeline: TimelineAcc::default(),
+            events: Vec::new(),
+            joins: Vec::new(),
+            in_window: true,
+            recent: VecDeque::new(),
+            pending: Vec::new(),
+        }
+    }
+}
+
+/// The key `by_upstream` uses for an entry (see [`crate::LogReport::by_upstream`]).
+pub(crate) fn upstream_key<'a>(e: &ErrorEntry<'a>, kind: Kind) -> &'a [u8] {
+    match kind {
+        Kind::NoResolver => {
+            return e
+                .message
+                .strip_prefix(b"no resolver defined to resolve ")
+                .unwrap_or(b"-");
+        }
+        Kind::NotResolved => {
+            if let Some(p) = memchr::memmem::find(e.message, b" could not be resolved") {
+                return &e.message[..p];
+            }
+        }
+        _ => {}
+    }
+    let field = e.ctx.upstream.zip(e.ctx.upstream_field());
+    if let Some((raw, u)) = field {
+        // Was the 2048-byte cut inside the upstream field, possibly inside
+        // the peer itself?
+        let last_value = e.ctx.cut && e.ctx.host.is_none() && e.ctx.referrer.is_none();
+        let followed = raw.len() > u.scheme.len() + 3 + u.peer.len();
+        if !u.peer.is_empty() && (!last_value || followed) {
+            return u.peer;
+        }
+    }
+    if let Some(p) = crate::error::connect_to_peer(e.message) {
+        return p;
+    }
+    if e.truncated {
+        return b"(truncated)";
+    }
+    match field {
+        Some((_, u)) if !u.peer.is_empty() => u.peer,
+        _ => b"-",
+    }
+}
+
+/// Should a sample of kind `new` replace the current one? The first entry
+/// wins, except that an entry whose own message points to the cause
+/// replaces a `no live upstreams` symptom.
+fn better_sample(cur: Option<Kind>, new: Kind) -> bool {
+    match cur {
+        None => true,
+        Some(Kind::NoLiveUpstreams) => new != Kind::NoLiveUpstreams,
+        Some(_) => false,
+    }
+}
+
+fn status_label(s: ClientStatus) -> &'static str {
+    match s {
+        ClientStatus::Status(502) => "502",
+        ClientStatus::Status(504) => "504",
+        ClientStatus::Status(500) => "500",
+        ClientStatus::Status(503) => "503",
+        ClientStatus::Status(499) => "499",
+        ClientStatus::Status(_) => "other",
+        ClientStatus::Truncated => "truncated",
+        ClientStatus::Http09 => "009",
+        ClientStatus::Unchanged => "unaffected",
+    }
+}
+
+fn location(cx: &ScanCtx<'_>, e: &ErrorEntry<'_>) -> Option<String> {
+    let loc = cx.locator?;
+    let host = e.ctx.host.or(e.ctx.server).unwrap_or(b"");
+    let (_, target) = e.ctx.request_target()?;
+    let path = &target[..memchr::memchr(b'?', target).unwrap_or(target.len())];
+    loc(
+        &String::from_utf8_lossy(host),
+        &String::from_utf8_lossy(path),
+    )
+}
+
+impl ErrorAcc {
+    /// Scan a block of whole entries.
+    pub fn scan_block(&mut self, data: &[u8], cx: &ScanCtx<'_>) {
+        let mut pos = 0;
+        let mut cur: Option<(usize, usize, u64)> = None; // start, end, lines
+        while pos < data.len() {
+            let nl = memchr::memchr(b'\n', &data[pos..]).map(|i| pos + i);
+            let end = nl.unwrap_or(data.len());
+            let next = nl.map_or(data.len(), |i| i + 1);
+            let line = &data[pos..end];
+            if looks_like_error_line(line) {
+                if let Some((s, e, n)) = cur.take() {
+                    self.add_entry(&data[s..e], n, cx);
+                }
+                cur = Some((pos, end, 1));
+            } else if let Some((s, _, n)) = cur.filter(|(s, _, _)| end - s <= MAX_ENTRY) {
+                cur = Some((s, end, n + 1));
+            } else {
+                if let Some((s, e, n)) = cur.take() {
+                    self.add_entry(&data[s..e], n, cx);
+                }
+                self.garbage_line(line);
+            }
+            pos = next;
+        }
+        if let Some((s, e, n)) = cur {
+            self.add_entry(&data[s..e], n, cx);
+        }
+    }
+
+    fn garbage_line(&mut self, line: &[u8]) {
+        if !self.in_window || line.is_empty() {
+            return;
+        }
+        self.lines += 1;
+        self.entries += 1;
+        self.unparsed += 1;
+        self.by_level[Level::Unknown as usize] += 1;
+        self.by_kind[Kind::Unparsed.index()] += 1;
+    }
+
+    /// Count one entry (`lines` physical lines).
+    pub fn add_entry(&mut self, raw: &[u8], lines: u64, cx: &ScanCtx<'_>) {
+        if let Some(t) = time::parse_error_time(raw) {
+            self.in_window = cx.in_window(t);
+            if !self.in_window {
+                return;
+            }
+        }
+        let e = parse_line(raw);
+        self.lines += lines;
+        self.entries += 1;
+        self.by_level[e.level as usize] += 1;
+        let c = catalog::classify(&e);
+        self.by_kind[c.kind.index()] += 1;
+        if c.kind == Kind::Unparsed {
+            self.unparsed += lines;
+        }
+        bump_time(&mut self.first, &mut self.last, e.time);
+        if let Some(h) = c.version_hint
+            && !self.version_hints.contains(&h)
+        {
+            self.version_hints.push(h);
+        }
+        if c.kind == Kind::PeerDisabled {
+            self.disabled(&e);
+        }
+        if let Some(i) = NOTABLE.iter().position(|k| *k == c.kind) {
+            self.notable[i].add(e.time, e.raw, c.kind);
+        }
+        let Some(cause) = c.cause.filter(|_| c.upstream_error) else {
+            return;
+        };
+        let key = upstream_key(&e, c.kind);
+        let server = e.ctx.server.unwrap_or(b"");
+        let scheme = e.ctx.upstream_field().map_or(&b""[..], |u| u.scheme);
+        let join_key = match (cx.join, e.ctx.client, e.ctx.request) {
+            (Some(_), Some(cl), Some(rq)) => Some(join::key(cl, rq)),
+            _ => None,
+        };
+        if c.kind == Kind::NoLiveUpstreams {
+            self.events.push(Event::NoLive(NoLiveEv {
+                time: e.time,
+                group: key.into(),
+                server: server.into(),
+                scheme: scheme.into(),
+                location: location(cx, &e),
+                raw: e.raw.into(),
+                join_key,
+            }));
+            return;
+        }
+        self.record(&Failure {
+            time: e.time,
+            cause,
+            kind: c.kind,
+            status: c.status,
+            upstream: key,
+            group: false,
+            server: Some(server),
+            location: location(cx, &e),
+            raw: e.raw,
+            direct: true,
+        });
+        if let (Some(join), Some(k), Some(t)) = (cx.join, join_key, e.time) {
+            let peer = (key != b"-" && key != b"(truncated)").then(|| join::addr_hash(key));
+            if let Some((rec, attempt)) = join.probe(k, t.0, peer) {
+                self.joins.push(JoinMatch {
+                    rec,
+                    attempt,
+                    cause,
+                });
+            }
+        }
+        // Pair with a `temporarily disabled` warning on the same connection.
+        if let (Some(conn), Some(t)) = (e.conn, e.time) {
+            if let Some(p) = self.pending.iter().position(|&i| {
+                matches!(&self.events[i], Event::Disabled(d) if d.conn == Some(conn) && t.0 - d.time <= 1)
+            }) {
+                let i = self.pending.swap_remove(p);
+                if let Event::Disabled(d) = &mut self.events[i] {
+                    d.cause = Some(cause);
+                }
+            }
+            self.recent.push_back((conn, cause, t.0));
+            if self.recent.len() > 32 {
+                self.recent.pop_front();
+            }
+        }
+    }
+
+    fn disabled(&mut self, e: &ErrorEntry<'_>) {
+        let peer = upstream_key(e, Kind::PeerDisabled);
+        self.upstreams.entry(peer.into()).or_default().disabled += 1;
+        let Some(t) = e.time else { return };
+        // The failure that disabled the peer is logged just before (connect
+        // errors) or just after (timeouts), on the same connection.
+        let cause = e.conn.and_then(|conn| {
+            self.recent
+                .iter()
+                .rev()
+                .find(|(c, _, ft)| *c == conn && t.0 - ft <= 1)
+                .map(|(_, cause, _)| *cause)
+        });
+        self.events.push(Event::Disabled(DisabledEv {
+            time: t.0,
+            peer: peer.into(),
+            server: e.ctx.server.unwrap_or(b"").into(),
+            scheme: e.ctx.upstream_field().map_or(&b""[..], |u| u.scheme).into(),
+            cause,
+            conn: e.conn,
+        }));
+        if cause.is_none() && e.conn.is_some() {
+            self.pending.push(self.events.len() - 1);
+            if self.pending.len() > 16 {
+                self.pending.remove(0);
+            }
+        }
+    }
+
+    /// Add one counted upstream error.
+    pub fn record(&mut self, f: &Failure<'_>) {
+        let ci = f.cause as usize;
+        self.upstream_errors += 1;
+        let ca = &mut self.causes[ci];
+        ca.count += 1;
+        if f.direct {
+            ca.direct += 1;
+        } else {
+            ca.via_no_live += 1;
+        }
+        bump_time(&mut ca.first, &mut ca.last, f.time);
+        if better_sample(ca.sample.as_ref().map(|s| s.2), f.kind) {
+            ca.sample = Some((f.raw.into(), f.time, f.kind));
+        }
+        *ca.kinds.entry(f.kind).or_default() += 1;
+        let st = status_label(f.status);
+        *ca.statuses.entry(st).or_default() += 1;
+        *self.client_statuses.entry(st).or_default() += 1;
+        let up = match self.upstreams.get_mut(f.upstream) {
+            Some(u) => u,
+            None => self.upstreams.entry(f.upstream.into()).or_default(),
+        };
+        up.count += 1;
+        up.by_cause[ci] += 1;
+        up.group |= f.group;
+        bump_time(&mut up.first, &mut up.last, f.time);
+        if let Some(s) = f.server {
+            let row = match self.servers.get_mut(s) {
+                Some(r) => r,
+                None => self.servers.entry(s.into()).or_insert([0; NCAUSE]),
+            };
+            row[ci] += 1;
+        }
+        if let Some(l) = &f.location {
+            self.locations.entry(l.clone()).or_insert([0; NCAUSE])[ci] += 1;
+        }
+        if let Some(t) = f.time {
+            let b = self.timeline.at(t);
+            b.causes[ci] += 1;
+            b.errors += 1;
+        }
+    }
+
+    /// Add a later chunk's counts (events and join matches are taken out
+    /// first by the caller).
+    pub fn merge(&mut self, o: ErrorAcc) {
+        self.lines += o.lines;
+        self.entries += o.entries;
+        self.unparsed += o.unparsed;
+        self.upstream_errors += o.upstream_errors;
+        for (a, b) in self.by_level.iter_mut().zip(o.by_level) {
+            *a += b;
+        }
+        for (a, b) in self.by_kind.iter_mut().zip(o.by_kind) {
+            *a += b;
+        }
+        for (a, b) in self.causes.iter_mut().zip(o.causes) {
+            a.count += b.count;
+            a.direct += b.direct;
+            a.via_no_live += b.via_no_live;
+            bump_time(&mut a.first, &mut a.last, b.first);
+            bump_time(&mut a.first, &mut a.last, b.last);
+            if let Some(bs) = b.sample
+                && better_sample(a.sample.as_ref().map(|s| s.2), bs.2)
+            {
+                a.sample = Some(bs);
+            }
+            for (k, n) in b.kinds {
+                *a.kinds.entry(k).or_default() += n;
+            }
+            for (k, n) in b.statuses {
+                *a.statuses.entry(k).or_default() += n;
+            }
+        }
+        for (k, u) in o.upstreams {
+            let a = self.upstreams.entry(k).or_default();
+            a.count += u.count;
+            a.disabled += u.disabled;
+            a.group |= u.group;
+            for (x, y) in a.by_cause.iter_mut().zip(u.by_cause) {
+                *x += y;
+            }
+            bump_time(&mut a.first, &mut a.last, u.first);
+            bump_time(&mut a.first, &mut a.last, u.last);
+        }
+        for (k, row) in o.servers {
+            let a = self.servers.entry(k).or_insert([0; NCAUSE]);
+            for (x, y) in a.iter_mut().zip(row) {
+                *x += y;
+            }
+        }
+        for (k, row) in o.locations {
+            let a = self.locations.entry(k).or_insert([0; NCAUSE]);
+            for (x, y) in a.iter_mut().zip(row) {
+                *x += y;
+            }
+        }
+        for (a, b) in self.notable.iter_mut().zip(o.notable) {
+            a.merge(b);
+        }
+        for (k, n) in o.client_statuses {
+            *self.client_statuses.entry(k).or_default() += n;
+        }
+        for h in o.version_hints {
+            if !self.version_hints.contains(&h) {
+                self.version_hints.push(h);
+            }
+        }
+        bump_time(&mut self.first, &mut self.last, o.first);
+        bump_time(&mut self.first, &mut self.last, o.last);
+        self.timeline.merge(o.timeline);
+    }
+}

@@ -2,5 +2,7 @@
 //! real nginx use `badgateway_lab::require_nginx()`: under `CI=true` a
 //! missing nginx fails them instead of skipping.
 
+mod backends;
 mod harness;
+mod logs;
 mod util;

@@ -107,6 +107,12 @@ pub struct LogsArgs {
     /// Rows in top-N lists.
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub top: usize,
+    /// An upstream group and its servers, as in the config
+    /// (`backend=10.0.0.1:80,10.0.0.2:80`; repeatable): lets `no live
+    /// upstreams` be attributed even when the `temporarily disabled`
+    /// warnings are not logged.
+    #[arg(long = "upstream-group", value_name = "NAME=ADDR,…")]
+    pub upstream_groups: Vec<String>,
 }
 
 /// `badgateway explain [LINE]`.

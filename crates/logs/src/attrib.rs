@@ -6,10 +6,12 @@
 //! disabled` beside the failure that disabled a peer, on the same
 //! connection; the scanner pairs them. A `no live upstreams` entry is then
 //! attributed to the cause of the disabling failures seen in the window
-//! before it, for peers of the same group: from the caller's group map when
-//! given (the config), otherwise peers disabled on the same `server` with
-//! the same scheme. With no such evidence it stays `unknown` (which may be
-//! `servers-marked-down`; only the config can tell).
+//! before it, for peers of the same group. When the caller gives the groups
+//! (from the config), every failure of a member in the window is evidence
+//! (the warnings are not logged at the default `error` level). Otherwise
+//! only peers disabled on the same `server` with the same scheme are, which
+//! needs `error_log … warn`. With no such evidence it stays `unknown` (which
+//! may be `servers-marked-down`; only the config can tell).
 
 use std::collections::VecDeque;
 
@@ -52,7 +54,12 @@ impl Attributor {
         }
     }
 
-    /// A peer was disabled (paired with its cause when known).
+    /// Are peer groups known (so plain failures count as evidence)?
+    pub fn groups_known(&self) -> bool {
+        self.groups.is_some()
+    }
+
+    /// A peer was disabled (paired with its cause when known), or failed.
     pub fn disabled(&mut self, d: DisabledEv) {
         if d.cause.is_none() {
             return;
@@ -75,7 +82,7 @@ impl Attributor {
             Some(g) => g
                 .get(&d.peer)
                 .is_some_and(|gs| gs.iter().any(|x| **x == *n.group)),
-            None => d.server == n.server && d.scheme == n.scheme,
+            None => d.warning && d.server == n.server && d.scheme == n.scheme,
         }
     }
 

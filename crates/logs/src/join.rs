@@ -44,11 +44,15 @@ pub(crate) struct JoinIndex {
     pub capped: bool,
 }
 
-/// A match found by a probe.
-#[derive(Debug, Clone, Copy)]
+/// Candidates per probe: identical requests (same client, same request
+/// line, close in time) are matched in order, each error taking the
+/// nearest request not yet explained.
+pub(crate) const MAX_CANDIDATES: usize = 8;
+
+/// The requests an error entry may belong to, best first.
+#[derive(Debug, Clone)]
 pub(crate) struct JoinMatch {
-    pub rec: u32,
-    pub attempt: u8,
+    pub cands: Vec<(u32, u8)>,
     pub cause: Cause,
 }
 
@@ -75,9 +79,9 @@ pub(crate) fn make_rec(
     let span = rec
         .request_time()
         .map_or(DEFAULT_SPAN, |s| s.ceil() as i64 + 2);
-    let backend_answered = attempts.last().is_some_and(|a| {
-        a.status == Some(status) && (a.header_time.is_some() || a.bytes.is_some_and(|b| b > 0))
-    });
+    let backend_answered = attempts
+        .last()
+        .is_some_and(|a| a.status == Some(status) && a.answered == Some(true));
     let cache_hit = rec
         .value(Var::UpstreamCacheStatus)
         .is_some_and(|c| c == b"HIT");
@@ -118,13 +122,15 @@ impl JoinIndex {
         self.recs.is_empty()
     }
 
-    /// The access record an error entry belongs to: same key, error time in
-    /// the request's span, an attempt at the same address (or, for errors
-    /// naming no peer, a request that reached no upstream). The closest
-    /// request end wins.
-    pub fn probe(&self, k: u64, te: i64, peer: Option<u64>) -> Option<(u32, u8)> {
-        let cands = self.by_key.get(&k)?;
-        let mut best: Option<(i64, u32, u8)> = None;
+    /// The access records an error entry may belong to: same key, error
+    /// time in the request's span, an attempt at the same address (or, for
+    /// errors naming no peer, a request that reached no upstream). Closest
+    /// request end first.
+    pub fn probe(&self, k: u64, te: i64, peer: Option<u64>) -> Vec<(u32, u8)> {
+        let Some(cands) = self.by_key.get(&k) else {
+            return Vec::new();
+        };
+        let mut found: Vec<(i64, u32, u8)> = Vec::new();
         for &i in cands {
             let r = &self.recs[i as usize];
             if te < r.start - 1 || te > r.time + 1 {
@@ -139,11 +145,10 @@ impl JoinIndex {
                 None => Some(0),
             };
             let Some(slot) = slot else { continue };
-            let d = (r.time - te).abs();
-            if best.is_none_or(|(bd, _, _)| d < bd) {
-                best = Some((d, i, slot as u8));
-            }
+            found.push(((r.time - te).abs(), i, slot as u8));
         }
-        best.map(|(_, i, s)| (i, s))
+        found.sort_unstable();
+        found.truncate(MAX_CANDIDATES);
+        found.into_iter().map(|(_, i, s)| (i, s)).collect()
     }
 }

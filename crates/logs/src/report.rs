@@ -262,7 +262,8 @@ pub struct AccessLogReport {
     pub retries: RetryReport,
     /// 5xx produced by the backend itself and passed through: the last
     /// attempt's `$upstream_status` equals the final status and the backend
-    /// answered (header time or bytes received), with no error-log cause.
+    /// answered (`$upstream_header_time` set; without it in the format, a
+    /// non-zero `$upstream_response_length` or bytes received).
     pub backend_returned_error: BackendErrors,
     /// 5xx served from nginx's cache (`$upstream_cache_status` HIT).
     pub cached_error: BackendErrors,

@@ -19,7 +19,9 @@ use badgateway_logs::{Input, LogReport, Options, analyze};
 use serde_json::Value;
 
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
 }
 
 fn truth(log: &Path) -> Value {
@@ -44,7 +46,11 @@ fn check_error_log(log: &Path) {
     let t = truth(log);
     let r = run(&[log], &Options::default());
     assert_eq!(r.lines, t["lines"].as_u64().unwrap(), "lines");
-    assert_eq!(r.upstream_errors, t["upstream_errors"].as_u64().unwrap(), "upstream_errors");
+    assert_eq!(
+        r.upstream_errors,
+        t["upstream_errors"].as_u64().unwrap(),
+        "upstream_errors"
+    );
     let mut causes = map(&t["by_cause"]);
     let moved = t["by_kind"]["invalid_header"].as_u64().unwrap_or(0);
     if moved > 0 {
@@ -88,24 +94,46 @@ fn check_access_log(log: &Path, top: usize) {
     if t.get("status_5xx_by_upstream_name").is_none() {
         return;
     }
-    let rows = |v: &[badgateway_logs::report::NamedCount], col: Option<&str>| -> BTreeMap<String, u64> {
-        v.iter()
-            .filter_map(|r| {
-                let n = match col {
-                    None => r.count,
-                    Some(c) => r.by.get(c).copied().unwrap_or(0),
-                };
-                (n > 0).then(|| (r.name.clone(), n))
-            })
-            .collect()
-    };
-    assert_eq!(rows(&a.by_upstream_name, None), map(&t["status_5xx_by_upstream_name"]));
-    assert_eq!(rows(&a.by_upstream, Some("502")), map(&t["status_502_by_last_upstream_addr"]));
-    assert_eq!(rows(&a.by_upstream, Some("504")), map(&t["status_504_by_last_upstream_addr"]));
-    assert_eq!(rows(&a.failed_attempts, Some("502")), map(&t["upstream_502_attempts_by_addr"]));
-    assert_eq!(rows(&a.failed_attempts, Some("504")), map(&t["upstream_504_attempts_by_addr"]));
-    assert_eq!(a.retries.multi_server, t["lines_with_several_servers"].as_u64().unwrap());
-    assert_eq!(a.retries.internal_redirect, t["lines_with_internal_redirect"].as_u64().unwrap());
+    let rows =
+        |v: &[badgateway_logs::report::NamedCount], col: Option<&str>| -> BTreeMap<String, u64> {
+            v.iter()
+                .filter_map(|r| {
+                    let n = match col {
+                        None => r.count,
+                        Some(c) => r.by.get(c).copied().unwrap_or(0),
+                    };
+                    (n > 0).then(|| (r.name.clone(), n))
+                })
+                .collect()
+        };
+    assert_eq!(
+        rows(&a.by_upstream_name, None),
+        map(&t["status_5xx_by_upstream_name"])
+    );
+    assert_eq!(
+        rows(&a.by_upstream, Some("502")),
+        map(&t["status_502_by_last_upstream_addr"])
+    );
+    assert_eq!(
+        rows(&a.by_upstream, Some("504")),
+        map(&t["status_504_by_last_upstream_addr"])
+    );
+    assert_eq!(
+        rows(&a.failed_attempts, Some("502")),
+        map(&t["upstream_502_attempts_by_addr"])
+    );
+    assert_eq!(
+        rows(&a.failed_attempts, Some("504")),
+        map(&t["upstream_504_attempts_by_addr"])
+    );
+    assert_eq!(
+        a.retries.multi_server,
+        t["lines_with_several_servers"].as_u64().unwrap()
+    );
+    assert_eq!(
+        a.retries.internal_redirect,
+        t["lines_with_internal_redirect"].as_u64().unwrap()
+    );
 }
 
 #[test]
@@ -124,7 +152,10 @@ fn both_logs_together_keep_their_counts() {
     let e = data("gen-error.log");
     let a = data("gen-upstreaminfo.log");
     let r = run(&[&a, &e], &Options::default());
-    assert_eq!(r.upstream_errors, truth(&e)["upstream_errors"].as_u64().unwrap());
+    assert_eq!(
+        r.upstream_errors,
+        truth(&e)["upstream_errors"].as_u64().unwrap()
+    );
     assert_eq!(
         r.lines,
         truth(&e)["lines"].as_u64().unwrap() + truth(&a)["lines"].as_u64().unwrap()

@@ -29,6 +29,21 @@ pub fn run(args: &LogsArgs, common: &Common) -> CmdResult {
     let since = when("--since", &common.since)?;
     let until = when("--until", &args.until)?;
     let inputs: Vec<Input> = args.files.iter().map(|f| Input::from_arg(f)).collect();
+    let mut groups = Vec::new();
+    for g in &args.upstream_groups {
+        let Some((name, peers)) = g.split_once('=') else {
+            return Err(Failure::Input(format!(
+                "--upstream-group {g:?}: expected NAME=ADDR[,ADDR…], e.g. backend=10.0.0.1:80,10.0.0.2:80"
+            )));
+        };
+        let peers: Vec<String> = peers
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect();
+        groups.push((name.trim().to_owned(), peers));
+    }
     let show_progress = !common.quiet && std::io::stderr().is_terminal();
     let drawn = Mutex::new((Instant::now(), false));
     let progress = |p: &Progress| {
@@ -59,6 +74,7 @@ pub fn run(args: &LogsArgs, common: &Common) -> CmdResult {
         log_format: args.log_format.clone(),
         threads: args.threads,
         fail_window_secs: args.fail_timeout,
+        upstream_groups: groups,
         top: args.top,
         progress: show_progress.then_some(&progress as &(dyn Fn(&Progress) + Sync)),
         ..Options::default()

@@ -26,6 +26,12 @@ pub struct Attempt<'a> {
     pub header_time: Option<f64>,
     /// `$upstream_bytes_received` or `$upstream_response_length` item.
     pub bytes: Option<u64>,
+    /// Did the backend itself send a response (status line and headers)?
+    /// From `$upstream_header_time` when logged, else a non-empty
+    /// `$upstream_response_length`, else `$upstream_bytes_received`
+    /// (weak: nginx also receives bytes it then rejects). `None` when the
+    /// format logs none of them.
+    pub answered: Option<bool>,
     /// This attempt starts a new group (after ` : `, an internal redirect).
     pub redirect: bool,
 }
@@ -89,6 +95,7 @@ pub fn attempts<'a>(rec: &AccessRecord<'a>) -> Vec<Attempt<'a>> {
             connect_time: None,
             header_time: None,
             bytes: None,
+            answered: None,
             redirect,
         });
     }
@@ -114,6 +121,19 @@ pub fn attempts<'a>(rec: &AccessRecord<'a>) -> Vec<Attempt<'a>> {
         if let Some(n) = num(i) {
             a.bytes = Some(n);
         }
+    });
+    let evidence = if rec.get(Var::UpstreamHeaderTime).is_some() {
+        Var::UpstreamHeaderTime
+    } else if rec.get(Var::UpstreamResponseLength).is_some() {
+        Var::UpstreamResponseLength
+    } else {
+        Var::UpstreamBytesReceived
+    };
+    fill(evidence, &mut |a, i| {
+        a.answered = Some(match evidence {
+            Var::UpstreamHeaderTime => parse_f64(i).is_some(),
+            _ => num(i).is_some_and(|n| n > 0),
+        });
     });
     out
 }

@@ -237,6 +237,7 @@ impl Run<'_> {
             until: self.opts.until,
             locator: self.opts.locator,
             join: index.then_some(&self.join),
+            failure_events: false,
         };
         let got = input::read(
             self.opts,
@@ -274,6 +275,7 @@ impl Run<'_> {
                 until: self.opts.until,
                 locator: self.opts.locator,
                 join: (!self.join.is_empty()).then_some(&self.join),
+                failure_events: self.attrib.groups_known(),
             };
             input::read(
                 self.opts,
@@ -290,7 +292,7 @@ impl Run<'_> {
             let joins = std::mem::take(&mut c.joins);
             self.error.merge(c);
             for m in joins {
-                self.set_join_cause(m.rec, m.attempt, m.cause);
+                self.set_join_cause(&m.cands, m.cause);
             }
             for ev in events {
                 match ev {
@@ -310,11 +312,9 @@ impl Run<'_> {
                             direct: false,
                         });
                         self.no_live.add(&n.group, cause, &peers);
-                        if let (Some(k), Some(t)) = (n.join_key, n.time)
-                            && let Some((rec, att)) =
-                                self.join.probe(k, t.0, Some(addr_hash(&n.group)))
-                        {
-                            self.set_join_cause(rec, att, cause);
+                        if let (Some(k), Some(t)) = (n.join_key, n.time) {
+                            let cands = self.join.probe(k, t.0, Some(addr_hash(&n.group)));
+                            self.set_join_cause(&cands, cause);
                         }
                     }
                 }
@@ -349,12 +349,16 @@ impl Run<'_> {
         }
     }
 
-    fn set_join_cause(&mut self, rec: u32, attempt: u8, cause: Cause) {
-        if let Some(slots) = self.join_causes.get_mut(rec as usize)
-            && let Some(s) = slots.get_mut(usize::from(attempt))
-            && *s == 0
-        {
-            *s = cause as u8 + 1;
+    /// Give the cause to the first candidate attempt not yet explained.
+    fn set_join_cause(&mut self, cands: &[(u32, u8)], cause: Cause) {
+        for &(rec, attempt) in cands {
+            if let Some(slots) = self.join_causes.get_mut(rec as usize)
+                && let Some(s) = slots.get_mut(usize::from(attempt))
+                && *s == 0
+            {
+                *s = cause as u8 + 1;
+                return;
+            }
         }
     }
 }

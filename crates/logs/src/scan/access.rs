@@ -338,7 +338,7 @@ impl AccessAcc {
                 .add(status, last.map_or(b"-", |a| a.addr), t, rec.line);
         } else if let Some(a) = last
             && a.status == Some(status)
-            && (a.header_time.is_some() || a.bytes.is_some_and(|b| b > 0))
+            && a.answered == Some(true)
         {
             self.backend.add(status, a.addr, t, rec.line);
         }

@@ -77,6 +77,8 @@ impl Default for UpAcc {
 /// caused it (same `*N`, adjacent) when seen.
 #[derive(Debug, Clone)]
 pub(crate) struct DisabledEv {
+    /// A `temporarily disabled` warning (else a plain failure).
+    pub warning: bool,
     pub time: i64,
     pub peer: Box<[u8]>,
     pub server: Box<[u8]>,
@@ -352,13 +354,23 @@ impl ErrorAcc {
         });
         if let (Some(join), Some(k), Some(t)) = (cx.join, join_key, e.time) {
             let peer = (key != b"-" && key != b"(truncated)").then(|| join::addr_hash(key));
-            if let Some((rec, attempt)) = join.probe(k, t.0, peer) {
-                self.joins.push(JoinMatch {
-                    rec,
-                    attempt,
-                    cause,
-                });
+            let cands = join.probe(k, t.0, peer);
+            if !cands.is_empty() {
+                self.joins.push(JoinMatch { cands, cause });
             }
+        }
+        if cx.failure_events
+            && let Some(t) = e.time
+        {
+            self.events.push(Event::Disabled(DisabledEv {
+                warning: false,
+                time: t.0,
+                peer: key.into(),
+                server: server.into(),
+                scheme: scheme.into(),
+                cause: Some(cause),
+                conn: None,
+            }));
         }
         // Pair with a `temporarily disabled` warning on the same connection.
         if let (Some(conn), Some(t)) = (e.conn, e.time) {
@@ -391,6 +403,7 @@ impl ErrorAcc {
                 .map(|(_, cause, _)| *cause)
         });
         self.events.push(Event::Disabled(DisabledEv {
+            warning: true,
             time: t.0,
             peer: peer.into(),
             server: e.ctx.server.unwrap_or(b"").into(),

@@ -20,6 +20,8 @@ pub(crate) struct ScanCtx<'a> {
     pub until: Option<LocalTime>,
     pub locator: Option<&'a Locator<'a>>,
     pub join: Option<&'a JoinIndex>,
+    /// Emit an event for every failure (for attribution with known groups).
+    pub failure_events: bool,
 }
 
 impl ScanCtx<'_> {

@@ -38,6 +38,9 @@ macro_rules! errnos {
             fn from_linux(n: u32) -> Option<Errno> {
                 match n { $($linux => Some(Errno::$v),)* _ => None }
             }
+            fn texts(self) -> &'static [&'static str] {
+                match self { $(Errno::$v => &[$($text),+]),* }
+            }
             fn from_text(t: &[u8]) -> Option<Errno> {
                 $( $( if t.eq_ignore_ascii_case($text.as_bytes()) { return Some(Errno::$v); } )+ )*
                 None
@@ -73,8 +76,14 @@ errnos! {
 
 /// Map a printed `(N: text)` to a symbolic errno (see the module docs).
 pub fn lookup(code: u32, text: &[u8]) -> Option<Errno> {
+    let linux = Errno::from_linux(code);
+    if let Some(l) = linux
+        && l.texts().iter().any(|t| text == t.as_bytes())
+    {
+        return Some(l);
+    }
     let by_text = Errno::from_text(text);
-    match (Errno::from_linux(code), by_text) {
+    match (linux, by_text) {
         (Some(l), Some(t)) if l == t => Some(l),
         // The text names a known error under another number: BSD/macOS.
         (_, Some(t)) if t.bsd() == code => Some(t),

@@ -25,6 +25,8 @@ pub mod catalog;
 pub mod errno;
 pub mod error;
 pub mod explain;
+#[macro_use]
+mod find;
 mod hash;
 mod join;
 pub mod read;

@@ -16,7 +16,7 @@ use crate::report::{
     UpstreamReport, Window,
 };
 use crate::scan::access::{BackendAcc, STATUS_COLS, StatusRow};
-use crate::scan::error::NOTABLE;
+use crate::scan::error::{NOTABLE, STATUS_LABELS};
 use crate::scan::timeline::NCAUSE;
 use crate::scan::{self, bump_time};
 use crate::text::lossless;
@@ -41,6 +41,15 @@ impl NoLiveAcc {
             }
         }
     }
+}
+
+fn labelled(row: &[u64; STATUS_LABELS.len()]) -> BTreeMap<String, u64> {
+    STATUS_LABELS
+        .iter()
+        .zip(row)
+        .filter(|(_, n)| **n > 0)
+        .map(|(l, n)| ((*l).to_owned(), *n))
+        .collect()
 }
 
 fn cause_map(row: &[impl Copy + Into<u64>]) -> BTreeMap<String, u64> {
@@ -166,15 +175,11 @@ pub(crate) fn report(
             share: c.count as f64 / total.max(1) as f64,
             direct: c.direct,
             via_no_live: c.via_no_live,
-            client_statuses: c
-                .statuses
+            client_statuses: labelled(&c.statuses),
+            kinds: Kind::ALL
                 .iter()
-                .map(|(k, v)| ((*k).to_owned(), *v))
-                .collect(),
-            kinds: c
-                .kinds
-                .iter()
-                .map(|(k, v)| (k.as_str().to_owned(), *v))
+                .filter(|k| c.kinds[k.index()] > 0)
+                .map(|k| (k.as_str().to_owned(), c.kinds[k.index()]))
                 .collect(),
             upstreams: ups.into_iter().collect(),
             first: c.first,
@@ -260,11 +265,7 @@ pub(crate) fn report(
             .filter(|(_, ev)| ev.count > 0)
             .map(|(k, ev)| (k.as_str().to_owned(), evidence(ev)))
             .collect(),
-        client_statuses: e
-            .client_statuses
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), *v))
-            .collect(),
+        client_statuses: labelled(&e.client_statuses),
         version_hints: e.version_hints.iter().map(|s| (*s).to_owned()).collect(),
     };
     if !has_error {

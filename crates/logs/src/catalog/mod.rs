@@ -93,30 +93,45 @@ pub enum Phase {
 impl Phase {
     /// The phase an action text (`while …`) names.
     pub fn from_action(action: Option<&[u8]>) -> Phase {
-        match action {
-            Some(b"connecting to upstream") => Phase::Connect,
-            Some(b"SSL handshaking to upstream") => Phase::TlsHandshake,
-            Some(b"sending request to upstream") => Phase::SendRequest,
-            Some(b"reading response header from upstream") => Phase::ReadHeader,
-            Some(b"reading upstream") => Phase::ReadBody,
-            Some(b"proxying upgraded connection") => Phase::Upgraded,
-            Some(b"resolving") => Phase::Resolve,
-            Some(
-                b"sending to client"
-                | b"sending response to client"
-                | b"reading client request line"
-                | b"reading client request headers"
-                | b"waiting for request"
-                | b"SSL handshaking"
-                | b"reading client request body"
-                | b"sending early hints to client"
-                | b"reading PROXY protocol"
-                | b"closing request"
-                | b"lingering close"
-                | b"processing HTTP/2 connection"
-                | b"processing HTTP/3 connection",
-            ) => Phase::Client,
-            _ => Phase::Other,
+        let Some(a) = action else {
+            return Phase::Other;
+        };
+        // Dispatch on the length first: one comparison per call.
+        let (text, phase): (&[u8], Phase) = match a.len() {
+            22 if a[0] == b'c' => (b"connecting to upstream", Phase::Connect),
+            22 => (b"reading PROXY protocol", Phase::Client),
+            27 => match a[0] {
+                b'S' => (b"SSL handshaking to upstream", Phase::TlsHandshake),
+                b's' => (b"sending request to upstream", Phase::SendRequest),
+                b'r' if a[23] == b'l' => (b"reading client request line", Phase::Client),
+                _ => (b"reading client request body", Phase::Client),
+            },
+            37 => (b"reading response header from upstream", Phase::ReadHeader),
+            16 => (b"reading upstream", Phase::ReadBody),
+            28 => match a[0] {
+                b'p' if a[11] == b'H' => (b"processing HTTP/2 connection", Phase::Client),
+                b'p' => (b"proxying upgraded connection", Phase::Upgraded),
+                _ => return Phase::Other,
+            },
+            9 => (b"resolving", Phase::Resolve),
+            17 => (b"sending to client", Phase::Client),
+            26 => (b"sending response to client", Phase::Client),
+            30 => (b"reading client request headers", Phase::Client),
+            19 => (b"waiting for request", Phase::Client),
+            15 => match a[0] {
+                b'S' => (b"SSL handshaking", Phase::Client),
+                b'c' => (b"closing request", Phase::Client),
+                _ => (b"lingering close", Phase::Client),
+            },
+            29 => (b"sending early hints to client", Phase::Client),
+            _ => return Phase::Other,
+        };
+        if a == text {
+            phase
+        } else if a == b"processing HTTP/3 connection" {
+            Phase::Client
+        } else {
+            Phase::Other
         }
     }
 
@@ -399,7 +414,7 @@ fn kind_of(e: &ErrorEntry<'_>, phase: Phase, errno: Option<Errno>) -> Kind {
         return Kind::ResolverIo;
     }
     let m = e.message;
-    let unix = e.peer_is_unix();
+    let unix = || e.peer_is_unix();
     let first = m.first().copied().unwrap_or(0);
     let k = match first {
         b'u' => upstream_message(m, phase, errno),
@@ -472,7 +487,7 @@ fn kind_of(e: &ErrorEntry<'_>, phase: Phase, errno: Option<Errno>) -> Kind {
         return k;
     }
     if m.ends_with(b" could not be resolved")
-        || memchr::memmem::find(m, b" could not be resolved").is_some()
+        || crate::find::find!(m, b" could not be resolved").is_some()
     {
         return Kind::NotResolved;
     }
@@ -497,6 +512,30 @@ fn kind_of(e: &ErrorEntry<'_>, phase: Phase, errno: Option<Errno>) -> Kind {
     Kind::Other
 }
 
+/// The kind of an entry from the start of its body alone (after `*N `), for
+/// the frequent messages whose kind does not depend on the action or the
+/// context; `None` when the full parse is needed. Agrees with [`classify`].
+pub(crate) fn quick_kind(body: &[u8]) -> Option<Kind> {
+    Some(match body.first()? {
+        b'c' if body.starts_with(b"client ")
+            && !body.starts_with(b"client prematurely closed connection") =>
+        {
+            Kind::ClientSide
+        }
+        b'o' if body.starts_with(b"open() ") => Kind::Other,
+        b'a' if body.starts_with(b"access forbidden by rule") => Kind::Other,
+        b'a' if body.starts_with(b"a client request body is buffered") => Kind::ClientSide,
+        b'd' if body.starts_with(b"directory index of ") => Kind::Other,
+        b'l' if body.starts_with(b"limiting requests")
+            || body.starts_with(b"limiting connections") =>
+        {
+            Kind::RateLimited
+        }
+        b'u' if body.starts_with(b"using uninitialized ") => Kind::Other,
+        _ => return None,
+    })
+}
+
 fn is_io_failure(m: &[u8]) -> bool {
     const CALLS: [&[u8]; 8] = [
         b"recv() failed",
@@ -513,7 +552,7 @@ fn is_io_failure(m: &[u8]) -> bool {
 
 fn io_failure(m: &[u8], phase: Phase, errno: Option<Errno>) -> Option<Kind> {
     let ssl_eof = m.starts_with(b"SSL_read() failed")
-        && memchr::memmem::find(m, b"unexpected eof while reading").is_some();
+        && crate::find::find!(m, b"unexpected eof while reading").is_some();
     Some(match phase {
         Phase::ReadHeader | Phase::Connect | Phase::TlsHandshake if ssl_eof => {
             Kind::SslUnexpectedEof
@@ -550,13 +589,13 @@ fn io_failure(m: &[u8], phase: Phase, errno: Option<Errno>) -> Option<Kind> {
     })
 }
 
-fn connect_failed(errno: Option<Errno>, unix: bool) -> Kind {
+fn connect_failed(errno: Option<Errno>, unix: impl Fn() -> bool) -> Kind {
     match errno {
         Some(Errno::ECONNREFUSED) => Kind::ConnectRefused,
         Some(Errno::ENOENT) => Kind::SocketMissing,
-        Some(Errno::EACCES) if unix => Kind::SocketPermission,
+        Some(Errno::EACCES) if unix() => Kind::SocketPermission,
         Some(Errno::EACCES | Errno::EPERM) => Kind::ConnectDenied,
-        Some(Errno::EAGAIN) if unix => Kind::SocketBacklogFull,
+        Some(Errno::EAGAIN) if unix() => Kind::SocketBacklogFull,
         Some(Errno::EAGAIN | Errno::EADDRNOTAVAIL) => Kind::PortExhaustion,
         Some(Errno::ENETUNREACH | Errno::EHOSTUNREACH | Errno::ENETDOWN | Errno::EHOSTDOWN) => {
             Kind::Unreachable
@@ -683,8 +722,8 @@ fn upstream_message(m: &[u8], phase: Phase, errno: Option<Errno>) -> Option<Kind
         || s.starts_with(b"trailer without end stream")
     {
         Kind::BadTrailers
-    } else if memchr::memmem::find(s, b"http2").is_some()
-        || memchr::memmem::find(s, b"frame").is_some()
+    } else if crate::find::find!(s, b"http2").is_some()
+        || crate::find::find!(s, b"frame").is_some()
         || s.starts_with(b"settings")
         || s.starts_with(b"zero window")
         || s.starts_with(b"truncated")

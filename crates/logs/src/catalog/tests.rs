@@ -200,3 +200,52 @@ fn spec_examples() {
         (Kind::UpstreamOther, Some(Cause::Unknown))
     );
 }
+
+#[test]
+fn every_action_text_has_its_phase() {
+    for (a, p) in [
+        ("connecting to upstream", Phase::Connect),
+        ("SSL handshaking to upstream", Phase::TlsHandshake),
+        ("sending request to upstream", Phase::SendRequest),
+        ("reading response header from upstream", Phase::ReadHeader),
+        ("reading upstream", Phase::ReadBody),
+        ("proxying upgraded connection", Phase::Upgraded),
+        ("resolving", Phase::Resolve),
+        ("sending to client", Phase::Client),
+        ("sending response to client", Phase::Client),
+        ("reading client request line", Phase::Client),
+        ("reading client request headers", Phase::Client),
+        ("reading client request body", Phase::Client),
+        ("waiting for request", Phase::Client),
+        ("SSL handshaking", Phase::Client),
+        ("sending early hints to client", Phase::Client),
+        ("reading PROXY protocol", Phase::Client),
+        ("closing request", Phase::Client),
+        ("lingering close", Phase::Client),
+        ("processing HTTP/2 connection", Phase::Client),
+        ("processing HTTP/3 connection", Phase::Client),
+        ("reading upstreaM", Phase::Other),
+        ("connecting to upstreams", Phase::Other),
+        ("", Phase::Other),
+    ] {
+        assert_eq!(Phase::from_action(Some(a.as_bytes())), p, "{a}");
+    }
+    assert_eq!(Phase::from_action(None), Phase::Other);
+}
+
+/// The quick path agrees with the full classification on real-looking lines.
+#[test]
+fn quick_kind_agrees_with_classify() {
+    let data = include_bytes!("../../tests/data/gen-error.log");
+    let mut seen = 0;
+    for line in data.split(|&c| c == b'\n').filter(|l| !l.is_empty()) {
+        let e = parse_line(line);
+        let mut tc = crate::error::TimeCache::default();
+        let (_, body) = crate::error::parse_head(line, &mut tc);
+        if let Some(k) = body.and_then(quick_kind) {
+            seen += 1;
+            assert_eq!(classify(&e).kind, k, "{}", String::from_utf8_lossy(line));
+        }
+    }
+    assert!(seen > 1000);
+}

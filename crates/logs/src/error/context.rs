@@ -12,7 +12,7 @@
 
 use std::sync::LazyLock;
 
-use memchr::memmem::{self, Finder};
+use memchr::memmem::Finder;
 
 static CLIENT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b", client: "));
 
@@ -24,19 +24,6 @@ const KEYS: [&[u8]; 5] = [
     b", referrer: \"",
 ];
 const UPSTREAM: usize = 2;
-
-/// The schemes nginx prints in the `upstream:` field (`u->schema`).
-pub const SCHEMES: [&str; 9] = [
-    "http://",
-    "https://",
-    "fastcgi://",
-    "uwsgi://",
-    "suwsgi://",
-    "scgi://",
-    "grpc://",
-    "grpcs://",
-    "memcached://",
-];
 
 /// The trailing context of an entry. Every value is raw bytes as nginx
 /// wrote them (unescaped: treat as attacker-controlled).
@@ -61,6 +48,8 @@ pub struct Context<'a> {
     pub resolver: Option<&'a [u8]>,
     /// The last value was cut (no closing quote): the entry was truncated.
     pub cut: bool,
+    /// The `upstream:` value was the one cut.
+    pub upstream_cut: bool,
 }
 
 impl<'a> Context<'a> {
@@ -97,13 +86,30 @@ pub struct UpstreamField<'a> {
     pub uri: &'a [u8],
 }
 
-/// Parse an `upstream:` value. `None` unless it starts with a known scheme.
+/// Parse an `upstream:` value. `None` unless it starts with a scheme nginx
+/// prints there (`u->schema`: http, https, fastcgi, uwsgi, suwsgi, scgi,
+/// grpc, grpcs, memcached).
 pub fn parse_upstream_field(v: &[u8]) -> Option<UpstreamField<'_>> {
-    let scheme_len = SCHEMES
-        .iter()
-        .find(|s| v.starts_with(s.as_bytes()))
-        .map(|s| s.len())?;
-    let scheme = &v[..scheme_len - 3];
+    // The scheme is at most 9 letters, then "://".
+    let colon = v.iter().take(10).position(|&c| c == b':')?;
+    let scheme = &v[..colon];
+    if !v[colon..].starts_with(b"://")
+        || !matches!(
+            scheme,
+            b"http"
+                | b"https"
+                | b"fastcgi"
+                | b"uwsgi"
+                | b"suwsgi"
+                | b"scgi"
+                | b"grpc"
+                | b"grpcs"
+                | b"memcached"
+        )
+    {
+        return None;
+    }
+    let scheme_len = colon + 3;
     let rest = &v[scheme_len..];
     let (peer, uri) = if let Some(path) = rest.strip_prefix(b"unix:") {
         // `unix:/path` then ":" then the URI (":" is always printed).
@@ -126,22 +132,24 @@ pub fn parse_upstream_field(v: &[u8]) -> Option<UpstreamField<'_>> {
     Some(UpstreamField { scheme, peer, uri })
 }
 
-/// Split `body` (everything after `*N `) into the part before the context
-/// and the context.
-pub(crate) fn split(body: &[u8]) -> (&[u8], Context<'_>) {
+/// Split `body` (everything after `*N `) into the part before the context,
+/// the context's `client` and `server`, and the unparsed quoted fields
+/// (see [`parse_fields`]).
+#[inline]
+pub(crate) fn split(body: &[u8]) -> (&[u8], Context<'_>, &[u8]) {
     for pos in CLIENT.find_iter(body) {
-        if let Some(ctx) = parse_ctx(&body[pos..]) {
-            return (&body[..pos], ctx);
+        if let Some((ctx, fields)) = parse_ctx(&body[pos..]) {
+            return (&body[..pos], ctx, fields);
         }
     }
-    if let Some(r) = memmem::rfind(body, b", resolver: ") {
+    if let Some(r) = crate::find::rfind!(body, b", resolver: ") {
         let ctx = Context {
             resolver: Some(&body[r + 12..]),
             ..Context::default()
         };
-        return (&body[..r], ctx);
+        return (&body[..r], ctx, &[]);
     }
-    (body, Context::default())
+    (body, Context::default(), &[])
 }
 
 fn plausible_addr(a: &[u8]) -> bool {
@@ -151,15 +159,18 @@ fn plausible_addr(a: &[u8]) -> bool {
             .any(|&c| c == b' ' || c == b'"' || c == b',' || c < 0x20)
 }
 
-fn parse_ctx(s: &[u8]) -> Option<Context<'_>> {
+/// `, client: ADDR, server: NAME` and what follows (the quoted fields).
+fn parse_ctx(s: &[u8]) -> Option<(Context<'_>, &[u8])> {
     let rest = &s[10..]; // ", client: "
     let mut ctx = Context::default();
-    let Some(comma) = memmem::find(rest, b", server: ") else {
+    // The client address holds no comma: the first one starts ", server: ".
+    let comma = memchr::memchr(b',', rest).filter(|&c| rest[c..].starts_with(b", server: "));
+    let Some(comma) = comma else {
         // Truncated right after the client address?
         if plausible_addr(rest) && !rest.is_empty() {
             ctx.client = Some(rest);
             ctx.cut = true;
-            return Some(ctx);
+            return Some((ctx, &[]));
         }
         return None;
     };
@@ -170,16 +181,45 @@ fn parse_ctx(s: &[u8]) -> Option<Context<'_>> {
     ctx.client = Some(client);
     let rest = &rest[comma + 10..];
     // The server name has no ", " in it; the next field starts with one.
-    let server_end = memmem::find(rest, b", ").unwrap_or(rest.len());
+    let mut server_end = rest.len();
+    for c in memchr::memchr_iter(b',', rest) {
+        if rest.get(c + 1) == Some(&b' ') {
+            server_end = c;
+            break;
+        }
+    }
     let server = &rest[..server_end];
     if server.len() > 256 || server.contains(&b'"') {
         return None;
     }
     ctx.server = Some(server);
-    let mut rest = &rest[server_end..];
+    Some((ctx, &rest[server_end..]))
+}
+
+/// Which key (index into `KEYS`) `s` starts with, among those at or after
+/// `from`. Dispatches on the first letter (cheaper than comparing each).
+#[inline]
+fn key_at(s: &[u8], from: usize) -> Option<usize> {
+    let k = match s.get(2)? {
+        b'r' if s.get(3) == Some(&b'e') => match s.get(4)? {
+            b'q' => 0,
+            b'f' => 4,
+            _ => return None,
+        },
+        b's' => 1,
+        b'u' => 2,
+        b'h' => 3,
+        _ => return None,
+    };
+    (k >= from && s.starts_with(KEYS[k])).then_some(k)
+}
+
+/// Fill the quoted fields (`request` … `referrer`) of `ctx` from `rest`,
+/// the text after `server: NAME`.
+pub(crate) fn parse_fields<'a>(ctx: &mut Context<'a>, mut rest: &'a [u8]) {
     let mut next_key = 0;
     while !rest.is_empty() {
-        let Some(k) = (next_key..KEYS.len()).find(|&k| rest.starts_with(KEYS[k])) else {
+        let Some(k) = key_at(rest, next_key) else {
             // Something we do not know follows: keep what we have.
             break;
         };
@@ -196,12 +236,37 @@ fn parse_ctx(s: &[u8]) -> Option<Context<'_>> {
             Some(a) => rest = &rest[value_start + a..],
             None => {
                 ctx.cut = true;
+                ctx.upstream_cut = k == UPSTREAM;
                 break;
             }
         }
         next_key = k + 1;
     }
-    Some(ctx)
+}
+
+/// Only the `upstream:` field, found directly (the common case, cheaper
+/// than walking every field). Falls back to [`parse_fields`] when the text
+/// holds the key more than once (a request line or header crafted to
+/// look like it).
+pub(crate) fn parse_upstream_only<'a>(ctx: &mut Context<'a>, rest: &'a [u8]) {
+    const KEY: &[u8] = b", upstream: \"";
+    let Some(p) = crate::find::find!(rest, b", upstream: \"") else {
+        return;
+    };
+    let value = &rest[p + KEY.len()..];
+    if crate::find::find!(value, b", upstream: \"").is_some() {
+        parse_fields(ctx, rest);
+        return;
+    }
+    if parse_upstream_field(value).is_none() {
+        return;
+    }
+    let (v, after) = quoted_value(value, UPSTREAM);
+    ctx.upstream = Some(v);
+    if after.is_none() {
+        ctx.cut = true;
+        ctx.upstream_cut = true;
+    }
 }
 
 /// A quoted value of key `k`: returns the value and the offset just after
@@ -215,9 +280,8 @@ fn quoted_value(s: &[u8], k: usize) -> (&[u8], Option<usize>) {
         let tail = &s[q + 1..];
         let ok = tail.is_empty()
             || (tail.starts_with(b", ")
-                && KEYS.iter().enumerate().skip(k + 1).any(|(j, key)| {
-                    tail.starts_with(key)
-                        && (j != UPSTREAM || parse_upstream_field(&tail[key.len()..]).is_some())
+                && key_at(tail, k + 1).is_some_and(|j| {
+                    j != UPSTREAM || parse_upstream_field(&tail[KEYS[j].len()..]).is_some()
                 }));
         if ok {
             if k != 0 || ends_with_http_version(&s[..q]) {

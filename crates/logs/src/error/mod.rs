@@ -16,8 +16,8 @@
 mod context;
 
 pub use context::{Context, UpstreamField, parse_upstream_field};
+pub(crate) use context::{parse_fields, parse_upstream_only};
 
-use memchr::memmem;
 use serde::Serialize;
 
 use crate::time::{LocalTime, parse_error_time};
@@ -80,7 +80,12 @@ impl Level {
         }
     }
 
+    #[inline]
     fn from_bytes(b: &[u8]) -> Option<Level> {
+        // `error` is by far the most common.
+        if b == b"error" {
+            return Some(Level::Error);
+        }
         Some(match b {
             b"emerg" => Level::Emerg,
             b"alert" => Level::Alert,
@@ -159,13 +164,60 @@ impl<'a> ErrorEntry<'a> {
 /// `connect() to PEER failed` → `PEER`.
 pub fn connect_to_peer(message: &[u8]) -> Option<&[u8]> {
     let rest = message.strip_prefix(b"connect() to ")?;
-    let end = memmem::rfind(rest, b" failed")?;
+    let end = crate::find::rfind!(rest, b" failed")?;
     Some(&rest[..end])
 }
 
 /// Parse one entry (a line, or a line plus its continuation lines).
 /// Never fails; see the module docs.
 pub fn parse_line(raw: &[u8]) -> ErrorEntry<'_> {
+    let (mut e, fields) = parse_lazy(raw, &mut TimeCache::default());
+    context::parse_fields(&mut e.ctx, fields);
+    e
+}
+
+/// The last header timestamp parsed, reused while lines share it.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct TimeCache {
+    key: [u8; 19],
+    val: Option<LocalTime>,
+}
+
+impl TimeCache {
+    #[inline]
+    fn get(&mut self, raw: &[u8]) -> Option<LocalTime> {
+        let k: &[u8; 19] = raw.get(..19)?.try_into().ok()?;
+        if self.val.is_some() && *k == self.key {
+            return self.val;
+        }
+        let t = parse_error_time(raw)?;
+        self.key = *k;
+        self.val = Some(t);
+        Some(t)
+    }
+}
+
+/// Everything but the quoted context fields, which are returned unparsed
+/// for [`context::parse_fields`] (the scanner only needs them for
+/// upstream-related entries).
+pub(crate) fn parse_lazy<'a>(raw: &'a [u8], tc: &mut TimeCache) -> (ErrorEntry<'a>, &'a [u8]) {
+    let (mut e, body) = parse_head(raw, tc);
+    match body {
+        Some(body) => {
+            let fields = split_body(&mut e, body);
+            (e, fields)
+        }
+        None => (e, &[]),
+    }
+}
+
+/// The header only: time, level, pid, tid, `*N`; the rest of the entry (the
+/// body) is returned for [`split_body`], or `None` without a valid header.
+#[inline]
+pub(crate) fn parse_head<'a>(
+    raw: &'a [u8],
+    tc: &mut TimeCache,
+) -> (ErrorEntry<'a>, Option<&'a [u8]>) {
     let raw = trim_newline(raw);
     let truncated = raw.len() + 1 >= NGX_MAX_ERROR_STR;
     let mut e = ErrorEntry {
@@ -181,8 +233,8 @@ pub fn parse_line(raw: &[u8]) -> ErrorEntry<'_> {
         ctx: Context::default(),
         truncated,
     };
-    let Some((time, level, pid, tid, body_start)) = parse_header(raw) else {
-        return e;
+    let Some((time, level, pid, tid, body_start)) = parse_header(raw, tc) else {
+        return (e, None);
     };
     e.time = Some(time);
     e.level = level;
@@ -196,14 +248,22 @@ pub fn parse_line(raw: &[u8]) -> ErrorEntry<'_> {
             body = &rest[n + 1..];
         }
     }
-    let (head, ctx) = context::split(body);
+    e.message = body;
+    (e, Some(body))
+}
+
+/// Split the body into message, errno, action and context (`client`,
+/// `server`); the quoted fields are returned unparsed.
+#[inline]
+pub(crate) fn split_body<'a>(e: &mut ErrorEntry<'a>, body: &'a [u8]) -> &'a [u8] {
+    let (head, ctx, fields) = context::split(body);
     e.ctx = ctx;
     let (head, action) = split_action(head, ctx.is_present());
     e.action = action;
     let (message, errno) = split_errno(head);
     e.message = message;
     e.errno = errno;
-    e
+    fields
 }
 
 fn trim_newline(mut b: &[u8]) -> &[u8] {
@@ -214,8 +274,9 @@ fn trim_newline(mut b: &[u8]) -> &[u8] {
 }
 
 /// `TIME [LEVEL] PID#TID: ` → fields and the offset of the body.
-fn parse_header(b: &[u8]) -> Option<(LocalTime, Level, u32, u64, usize)> {
-    let time = parse_error_time(b)?;
+#[inline]
+fn parse_header(b: &[u8], tc: &mut TimeCache) -> Option<(LocalTime, Level, u32, u64, usize)> {
+    let time = tc.get(b)?;
     if b.get(19) != Some(&b' ') || b.get(20) != Some(&b'[') {
         return None;
     }
@@ -244,18 +305,25 @@ fn parse_header(b: &[u8]) -> Option<(LocalTime, Level, u32, u64, usize)> {
     Some((time, level, pid, tid, i))
 }
 
+/// Digits (at most 19 of them, so no overflow) → number.
+#[inline]
 fn parse_u64(d: &[u8]) -> Option<u64> {
+    if d.len() > 19 {
+        return None;
+    }
     let mut n: u64 = 0;
     for &c in d {
-        n = n
-            .checked_mul(10)?
-            .checked_add(u64::from(c.wrapping_sub(b'0')))?;
+        n = n * 10 + u64::from(c.wrapping_sub(b'0'));
     }
     Some(n)
 }
 
 /// Is `a` a plausible action text (`reading response header from upstream`)?
+#[inline]
 fn is_action(a: &[u8]) -> bool {
+    if crate::catalog::Phase::from_action(Some(a)) != crate::catalog::Phase::Other {
+        return true;
+    }
     !a.is_empty()
         && a.len() <= 64
         && a[0].is_ascii_alphabetic()
@@ -266,12 +334,19 @@ fn is_action(a: &[u8]) -> bool {
 /// `MESSAGE[ (ERRNO)] while ACTION` → (`MESSAGE[ (ERRNO)]`, `ACTION`).
 /// Without a context the action must run to the end (`, resolver: …`
 /// excepted); with one, the last ` while ` is the action's.
+#[inline]
 fn split_action(head: &[u8], has_ctx: bool) -> (&[u8], Option<&[u8]>) {
-    let Some(pos) = memmem::rfind(head, b" while ") else {
+    // Actions are short: look only at the end of a possibly long message,
+    // at the spaces there.
+    let from = head.len().saturating_sub(80);
+    let Some(pos) = memchr::memrchr_iter(b' ', &head[from..])
+        .map(|p| p + from)
+        .find(|&p| head[p..].starts_with(b" while "))
+    else {
         return (head, None);
     };
     let mut action = &head[pos + 7..];
-    if !has_ctx && let Some(r) = memmem::find(action, b", resolver: ") {
+    if !has_ctx && let Some(r) = crate::find::find!(action, b", resolver: ") {
         action = &action[..r];
     }
     if is_action(action) {
@@ -282,6 +357,7 @@ fn split_action(head: &[u8], has_ctx: bool) -> (&[u8], Option<&[u8]>) {
 }
 
 /// `MESSAGE (N: text)` → (`MESSAGE`, errno).
+#[inline]
 fn split_errno(head: &[u8]) -> (&[u8], Option<ErrnoField<'_>>) {
     let Some(b')') = head.last() else {
         return (head, None);

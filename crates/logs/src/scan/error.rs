@@ -12,12 +12,15 @@ use badgateway_cause::Cause;
 
 use super::timeline::{NCAUSE, TimelineAcc};
 use super::{Evidence, ScanCtx, bump_time};
+use crate::LocalTime;
 use crate::catalog::{self, ClientStatus, Kind};
-use crate::error::{ErrorEntry, Level, parse_line};
+use crate::error::{
+    ErrorEntry, Level, TimeCache, UpstreamField, parse_fields, parse_head, parse_upstream_only,
+    split_body,
+};
 use crate::hash::FxMap;
 use crate::join::{self, JoinMatch};
 use crate::time::looks_like_error_line;
-use crate::{LocalTime, time};
 
 /// Continuation lines are attached to an entry only this far from its start
 /// (nginx entries are at most 2048 bytes).
@@ -38,7 +41,7 @@ pub(crate) const NOTABLE: [Kind; 10] = [
     Kind::ResolverIo,
 ];
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct CauseAcc {
     pub count: u64,
     pub direct: u64,
@@ -46,8 +49,23 @@ pub(crate) struct CauseAcc {
     pub first: Option<LocalTime>,
     pub last: Option<LocalTime>,
     pub sample: Option<(Box<[u8]>, Option<LocalTime>, Kind)>,
-    pub kinds: FxMap<Kind, u64>,
-    pub statuses: FxMap<&'static str, u64>,
+    pub kinds: Vec<u64>,
+    pub statuses: [u64; STATUS_LABELS.len()],
+}
+
+impl Default for CauseAcc {
+    fn default() -> Self {
+        CauseAcc {
+            count: 0,
+            direct: 0,
+            via_no_live: 0,
+            first: None,
+            last: None,
+            sample: None,
+            kinds: vec![0; NKIND],
+            statuses: [0; STATUS_LABELS.len()],
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -133,7 +151,7 @@ pub(crate) struct ErrorAcc {
     pub servers: FxMap<Box<[u8]>, [u32; NCAUSE]>,
     pub locations: FxMap<String, [u32; NCAUSE]>,
     pub notable: Vec<Evidence>,
-    pub client_statuses: FxMap<&'static str, u64>,
+    pub client_statuses: [u64; STATUS_LABELS.len()],
     pub version_hints: Vec<&'static str>,
     pub first: Option<LocalTime>,
     pub last: Option<LocalTime>,
@@ -144,6 +162,7 @@ pub(crate) struct ErrorAcc {
     in_window: bool,
     recent: VecDeque<(u64, Cause, i64)>,
     pending: Vec<usize>,
+    tc: TimeCache,
 }
 
 impl Default for ErrorAcc {
@@ -160,7 +179,7 @@ impl Default for ErrorAcc {
             servers: FxMap::default(),
             locations: FxMap::default(),
             notable: vec![Evidence::default(); NOTABLE.len()],
-            client_statuses: FxMap::default(),
+            client_statuses: [0; STATUS_LABELS.len()],
             version_hints: Vec::new(),
             first: None,
             last: None,
@@ -170,12 +189,17 @@ impl Default for ErrorAcc {
             in_window: true,
             recent: VecDeque::new(),
             pending: Vec::new(),
+            tc: TimeCache::default(),
         }
     }
 }
 
 /// The key `by_upstream` uses for an entry (see [`crate::LogReport::by_upstream`]).
-pub(crate) fn upstream_key<'a>(e: &ErrorEntry<'a>, kind: Kind) -> &'a [u8] {
+pub(crate) fn upstream_key<'a>(
+    e: &ErrorEntry<'a>,
+    kind: Kind,
+    uf: Option<UpstreamField<'a>>,
+) -> &'a [u8] {
     match kind {
         Kind::NoResolver => {
             return e
@@ -184,17 +208,17 @@ pub(crate) fn upstream_key<'a>(e: &ErrorEntry<'a>, kind: Kind) -> &'a [u8] {
                 .unwrap_or(b"-");
         }
         Kind::NotResolved => {
-            if let Some(p) = memchr::memmem::find(e.message, b" could not be resolved") {
+            if let Some(p) = crate::find::find!(e.message, b" could not be resolved") {
                 return &e.message[..p];
             }
         }
         _ => {}
     }
-    let field = e.ctx.upstream.zip(e.ctx.upstream_field());
+    let field = e.ctx.upstream.zip(uf);
     if let Some((raw, u)) = field {
         // Was the 2048-byte cut inside the upstream field, possibly inside
         // the peer itself?
-        let last_value = e.ctx.cut && e.ctx.host.is_none() && e.ctx.referrer.is_none();
+        let last_value = e.ctx.upstream_cut;
         let followed = raw.len() > u.scheme.len() + 3 + u.peer.len();
         if !u.peer.is_empty() && (!last_value || followed) {
             return u.peer;
@@ -223,17 +247,30 @@ fn better_sample(cur: Option<Kind>, new: Kind) -> bool {
     }
 }
 
-fn status_label(s: ClientStatus) -> &'static str {
+/// Labels of what clients got, indexed by [`status_index`].
+pub(crate) const STATUS_LABELS: [&str; 9] = [
+    "502",
+    "504",
+    "500",
+    "503",
+    "499",
+    "other",
+    "truncated",
+    "009",
+    "unaffected",
+];
+
+fn status_index(s: ClientStatus) -> usize {
     match s {
-        ClientStatus::Status(502) => "502",
-        ClientStatus::Status(504) => "504",
-        ClientStatus::Status(500) => "500",
-        ClientStatus::Status(503) => "503",
-        ClientStatus::Status(499) => "499",
-        ClientStatus::Status(_) => "other",
-        ClientStatus::Truncated => "truncated",
-        ClientStatus::Http09 => "009",
-        ClientStatus::Unchanged => "unaffected",
+        ClientStatus::Status(502) => 0,
+        ClientStatus::Status(504) => 1,
+        ClientStatus::Status(500) => 2,
+        ClientStatus::Status(503) => 3,
+        ClientStatus::Status(499) => 4,
+        ClientStatus::Status(_) => 5,
+        ClientStatus::Truncated => 6,
+        ClientStatus::Http09 => 7,
+        ClientStatus::Unchanged => 8,
     }
 }
 
@@ -291,28 +328,45 @@ impl ErrorAcc {
 
     /// Count one entry (`lines` physical lines).
     pub fn add_entry(&mut self, raw: &[u8], lines: u64, cx: &ScanCtx<'_>) {
-        if let Some(t) = time::parse_error_time(raw) {
+        let (mut e, body) = parse_head(raw, &mut self.tc);
+        if let Some(t) = e.time {
             self.in_window = cx.in_window(t);
             if !self.in_window {
                 return;
             }
         }
-        let e = parse_line(raw);
         self.lines += lines;
         self.entries += 1;
         self.by_level[e.level as usize] += 1;
+        bump_time(&mut self.first, &mut self.last, e.time);
+        // Frequent messages that need no further parsing.
+        if let Some(k) = body.and_then(catalog::quick_kind) {
+            self.by_kind[k.index()] += 1;
+            if let Some(i) = NOTABLE.iter().position(|n| *n == k) {
+                self.notable[i].add(e.time, e.raw, k);
+            }
+            return;
+        }
+        let fields = body.map_or(&[][..], |b| split_body(&mut e, b));
         let c = catalog::classify(&e);
         self.by_kind[c.kind.index()] += 1;
         if c.kind == Kind::Unparsed {
             self.unparsed += lines;
         }
-        bump_time(&mut self.first, &mut self.last, e.time);
         if let Some(h) = c.version_hint
             && !self.version_hints.contains(&h)
         {
             self.version_hints.push(h);
         }
-        if c.kind == Kind::PeerDisabled {
+        let disabled = c.kind == Kind::PeerDisabled;
+        if disabled || c.upstream_error {
+            if cx.join.is_some() || cx.locator.is_some() {
+                parse_fields(&mut e.ctx, fields);
+            } else {
+                parse_upstream_only(&mut e.ctx, fields);
+            }
+        }
+        if disabled {
             self.disabled(&e);
         }
         if let Some(i) = NOTABLE.iter().position(|k| *k == c.kind) {
@@ -321,9 +375,10 @@ impl ErrorAcc {
         let Some(cause) = c.cause.filter(|_| c.upstream_error) else {
             return;
         };
-        let key = upstream_key(&e, c.kind);
+        let uf = e.ctx.upstream_field();
+        let key = upstream_key(&e, c.kind, uf);
         let server = e.ctx.server.unwrap_or(b"");
-        let scheme = e.ctx.upstream_field().map_or(&b""[..], |u| u.scheme);
+        let scheme = uf.map_or(&b""[..], |u| u.scheme);
         let join_key = match (cx.join, e.ctx.client, e.ctx.request) {
             (Some(_), Some(cl), Some(rq)) => Some(join::key(cl, rq)),
             _ => None,
@@ -390,7 +445,8 @@ impl ErrorAcc {
     }
 
     fn disabled(&mut self, e: &ErrorEntry<'_>) {
-        let peer = upstream_key(e, Kind::PeerDisabled);
+        let uf = e.ctx.upstream_field();
+        let peer = upstream_key(e, Kind::PeerDisabled, uf);
         self.upstreams.entry(peer.into()).or_default().disabled += 1;
         let Some(t) = e.time else { return };
         // The failure that disabled the peer is logged just before (connect
@@ -407,7 +463,7 @@ impl ErrorAcc {
             time: t.0,
             peer: peer.into(),
             server: e.ctx.server.unwrap_or(b"").into(),
-            scheme: e.ctx.upstream_field().map_or(&b""[..], |u| u.scheme).into(),
+            scheme: uf.map_or(&b""[..], |u| u.scheme).into(),
             cause,
             conn: e.conn,
         }));
@@ -434,10 +490,10 @@ impl ErrorAcc {
         if better_sample(ca.sample.as_ref().map(|s| s.2), f.kind) {
             ca.sample = Some((f.raw.into(), f.time, f.kind));
         }
-        *ca.kinds.entry(f.kind).or_default() += 1;
-        let st = status_label(f.status);
-        *ca.statuses.entry(st).or_default() += 1;
-        *self.client_statuses.entry(st).or_default() += 1;
+        ca.kinds[f.kind.index()] += 1;
+        let st = status_index(f.status);
+        ca.statuses[st] += 1;
+        self.client_statuses[st] += 1;
         let up = match self.upstreams.get_mut(f.upstream) {
             Some(u) => u,
             None => self.upstreams.entry(f.upstream.into()).or_default(),
@@ -487,11 +543,11 @@ impl ErrorAcc {
             {
                 a.sample = Some(bs);
             }
-            for (k, n) in b.kinds {
-                *a.kinds.entry(k).or_default() += n;
+            for (x, y) in a.kinds.iter_mut().zip(b.kinds) {
+                *x += y;
             }
-            for (k, n) in b.statuses {
-                *a.statuses.entry(k).or_default() += n;
+            for (x, y) in a.statuses.iter_mut().zip(b.statuses) {
+                *x += y;
             }
         }
         for (k, u) in o.upstreams {
@@ -520,8 +576,8 @@ impl ErrorAcc {
         for (a, b) in self.notable.iter_mut().zip(o.notable) {
             a.merge(b);
         }
-        for (k, n) in o.client_statuses {
-            *self.client_statuses.entry(k).or_default() += n;
+        for (x, y) in self.client_statuses.iter_mut().zip(o.client_statuses) {
+            *x += y;
         }
         for h in o.version_hints {
             if !self.version_hints.contains(&h) {

@@ -3,6 +3,9 @@
 //! missing nginx fails them instead of skipping.
 
 mod backends;
+mod explain;
 mod harness;
 mod logs;
+mod logs_hostile;
+mod logs_inputs;
 mod util;

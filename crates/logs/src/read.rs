@@ -380,13 +380,23 @@ impl<'b, R: Read> Blocks<'b, R> {
 }
 
 /// The first entry boundary at or after `off` in a plain file (the same
-/// answer for every caller, so adjacent ranges tile the file exactly).
-pub(crate) fn boundary(file: &File, off: u64, lo: u64, hi: u64, split: Split) -> u64 {
+/// answer for every caller, so adjacent ranges tile the file exactly; it
+/// never decreases as `off` grows). `None` when no line starts before
+/// `limit`: a range with no line start of its own is empty, so a huge line
+/// is scanned only by the range it starts in.
+pub(crate) fn boundary(
+    file: &File,
+    off: u64,
+    lo: u64,
+    hi: u64,
+    split: Split,
+    limit: u64,
+) -> Option<u64> {
     if off <= lo {
-        return lo;
+        return Some(lo);
     }
     if off >= hi {
-        return hi;
+        return Some(hi);
     }
     let mut buf = vec![0u8; SPLIT_LOOKBACK * 2];
     let mut pos = off - 1;
@@ -394,21 +404,27 @@ pub(crate) fn boundary(file: &File, off: u64, lo: u64, hi: u64, split: Split) ->
     let first = loop {
         let n = match read_full_at(file, &mut buf, pos) {
             Ok(n) => n,
-            Err(_) => return hi,
+            Err(_) => return Some(hi),
         };
         if n == 0 {
-            return hi;
+            return Some(hi);
         }
         if let Some(i) = memchr::memchr(b'\n', &buf[..n]) {
             break pos + i as u64 + 1;
         }
         pos += n as u64;
-        if pos >= hi {
-            return hi;
+        if pos >= limit.min(hi) {
+            return (limit >= hi).then_some(hi);
+        }
+        if buf.len() < 1 << 20 {
+            buf.resize(1 << 20, 0);
         }
     };
+    if first >= limit && limit < hi {
+        return None;
+    }
     if split == Split::Line || first >= hi {
-        return first.min(hi);
+        return Some(first.min(hi));
     }
     // Prefer a header line a little further on, so continuation lines stay
     // with their entry.
@@ -417,12 +433,12 @@ pub(crate) fn boundary(file: &File, off: u64, lo: u64, hi: u64, split: Split) ->
     let mut i = 0;
     while i < b.len() && i < SPLIT_LOOKBACK {
         if looks_like_error_line(&b[i..]) {
-            return (first + i as u64).min(hi);
+            return Some((first + i as u64).min(hi));
         }
         match memchr::memchr(b'\n', &b[i..]) {
             Some(j) => i += j + 1,
             None => break,
         }
     }
-    first.min(hi)
+    Some(first.min(hi))
 }

@@ -267,10 +267,12 @@ pub struct AccessLogReport {
     pub backend_returned_error: BackendErrors,
     /// 5xx served from nginx's cache (`$upstream_cache_status` HIT).
     pub cached_error: BackendErrors,
-    /// 5xx answered by nginx without any upstream (rate limits, config).
+    /// 5xx answered by nginx without any upstream (rate limits, config);
+    /// known only when the format logs `$upstream_addr`/`$upstream_status`.
     pub local_5xx: u64,
-    /// Final 502/503/504 of requests that reached an upstream: the
-    /// gateway errors users saw.
+    /// Final 502 and 504 (and 503 that an upstream answered): the gateway
+    /// errors users saw. Not counted: 5xx that nginx answered without any
+    /// upstream when the format logs `$upstream_addr`.
     pub gateway_errors: u64,
 }
 

@@ -178,13 +178,23 @@ pub(crate) fn window<T: Fn(&[u8]) -> Option<LocalTime>>(
         (lo, hi)
     };
     let lo = match opts.since {
-        Some(s) => read::boundary(file, search(s.0 - SLACK, true).0, 0, len, split),
+        Some(s) => {
+            read::boundary(file, search(s.0 - SLACK, true).0, 0, len, split, len).unwrap_or(len)
+        }
         None => 0,
     };
     let hi = match opts.until {
         Some(u) => {
             let (_, h) = search(u.0 + SLACK, false);
-            read::boundary(file, h.saturating_add(64 * 1024).min(len), 0, len, split)
+            read::boundary(
+                file,
+                h.saturating_add(64 * 1024).min(len),
+                0,
+                len,
+                split,
+                len,
+            )
+            .unwrap_or(len)
         }
         None => len,
     };

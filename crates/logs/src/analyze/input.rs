@@ -67,10 +67,14 @@ where
                     .into_par_iter()
                     .map(|i| {
                         let s = lo + i * TASK;
-                        let a = read::boundary(&file, s, lo, hi, split);
-                        let b = read::boundary(&file, (s + TASK).min(hi), lo, hi, split);
+                        let e = (s + TASK).min(hi);
                         let mut acc = A::default();
                         let mut n = 0;
+                        // No line starts in this range: it belongs to the one before.
+                        let Some(a) = read::boundary(&file, s, lo, hi, split, e) else {
+                            return (acc, n);
+                        };
+                        let b = read::boundary(&file, e, lo, hi, split, hi).unwrap_or(hi);
                         if a < b {
                             BUF.with(|buf| {
                                 let mut buf = buf.borrow_mut();

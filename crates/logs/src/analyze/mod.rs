@@ -171,6 +171,8 @@ pub fn analyze(inputs: &[Input], opts: &Options<'_>) -> Result<LogReport, Analyz
         no_live: build::NoLiveAcc::default(),
         warnings,
     };
+    // Report inputs in the order they are read; the ones not read last.
+    let read_order: Vec<usize> = opened.iter().map(|(_, _, i)| *i).collect();
     pool.install(|| {
         for (o, d, idx) in opened {
             let rep = &mut reports[idx];
@@ -182,7 +184,20 @@ pub fn analyze(inputs: &[Input], opts: &Options<'_>) -> Result<LogReport, Analyz
             }
         }
     });
-    Ok(build::report(run, reports, has_access, has_error))
+    let mut ordered: Vec<InputReport> = Vec::with_capacity(reports.len());
+    let mut taken = vec![false; reports.len()];
+    for i in read_order {
+        taken[i] = true;
+        ordered.push(reports[i].clone());
+    }
+    ordered.extend(
+        reports
+            .into_iter()
+            .zip(taken)
+            .filter(|(_, t)| !t)
+            .map(|(r, _)| r),
+    );
+    Ok(build::report(run, ordered, has_access, has_error))
 }
 
 impl InputReport {

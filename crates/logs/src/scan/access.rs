@@ -245,6 +245,7 @@ impl AccessAcc {
             return;
         }
         let att = attempts(&rec);
+        let upstream_logged = fmt.has(Var::UpstreamAddr) || fmt.has(Var::UpstreamStatus);
         for a in &att {
             if let Some(s) = a.status.filter(|s| *s >= 500) {
                 bump_bytes(&mut self.failed_attempts, a.addr, status_col(s));
@@ -252,7 +253,7 @@ impl AccessAcc {
         }
         self.retries(&att, status);
         if is_5xx {
-            self.five_xx(&rec, &att, status, t, cx);
+            self.five_xx(&rec, &att, status, t, cx, upstream_logged);
         }
     }
 
@@ -291,6 +292,7 @@ impl AccessAcc {
         status: u16,
         t: Option<LocalTime>,
         cx: &ScanCtx<'_>,
+        upstream_logged: bool,
     ) {
         let col = status_col(status);
         self.s5xx += 1;
@@ -302,9 +304,12 @@ impl AccessAcc {
             }),
             col,
         );
-        if att.is_empty() {
+        // 502 and 504 are gateway errors by definition; 503 only when an
+        // upstream answered it (nginx's own 503 is a rate limit). Without
+        // $upstream_* in the format nothing says nginx answered alone.
+        if att.is_empty() && upstream_logged {
             self.local_5xx += 1;
-        } else if matches!(status, 502..=504) {
+        } else if matches!(status, 502 | 504) || (status == 503 && !att.is_empty()) {
             self.gateway_errors += 1;
         }
         if let Some(n) = rec.get(Var::ProxyUpstreamName) {

@@ -182,14 +182,16 @@ fn parse_ctx(s: &[u8]) -> Option<(Context<'_>, &[u8])> {
     let rest = &rest[comma + 10..];
     // The server name has no ", " in it; the next field starts with one.
     let mut server_end = rest.len();
-    for c in memchr::memchr_iter(b',', rest) {
+    let mut from = 0;
+    while let Some(c) = memchr::memchr(b',', &rest[from..]).map(|c| c + from) {
         if rest.get(c + 1) == Some(&b' ') {
             server_end = c;
             break;
         }
+        from = c + 1;
     }
     let server = &rest[..server_end];
-    if server.len() > 256 || server.contains(&b'"') {
+    if server.len() > 256 || memchr::memchr(b'"', server).is_some() {
         return None;
     }
     ctx.server = Some(server);
@@ -245,23 +247,24 @@ pub(crate) fn parse_fields<'a>(ctx: &mut Context<'a>, mut rest: &'a [u8]) {
 }
 
 /// Only the `upstream:` field, found directly (the common case, cheaper
-/// than walking every field). Falls back to [`parse_fields`] when the text
-/// holds the key more than once (a request line or header crafted to
-/// look like it).
+/// than walking every field). Falls back to [`parse_fields`] when the value
+/// found holds a quote: a request line crafted to contain the key (nginx
+/// itself rarely puts a quote there).
 pub(crate) fn parse_upstream_only<'a>(ctx: &mut Context<'a>, rest: &'a [u8]) {
     const KEY: &[u8] = b", upstream: \"";
     let Some(p) = crate::find::find!(rest, b", upstream: \"") else {
         return;
     };
     let value = &rest[p + KEY.len()..];
-    if crate::find::find!(value, b", upstream: \"").is_some() {
+    if parse_upstream_field(value).is_none() {
         parse_fields(ctx, rest);
         return;
     }
-    if parse_upstream_field(value).is_none() {
+    let (v, after) = quoted_value(value, UPSTREAM);
+    if memchr::memchr(b'"', v).is_some() {
+        parse_fields(ctx, rest);
         return;
     }
-    let (v, after) = quoted_value(value, UPSTREAM);
     ctx.upstream = Some(v);
     if after.is_none() {
         ctx.cut = true;

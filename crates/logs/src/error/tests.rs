@@ -136,3 +136,24 @@ fn bsd_and_musl_errno_texts_parse() {
     assert_eq!(e.errno.unwrap().code, 61);
     assert_eq!(e.tid, Some(0));
 }
+
+#[test]
+fn fast_upstream_field_agrees_with_the_full_parse() {
+    let lines: [&[u8]; 3] = [
+        REFUSED,
+        b"2026/11/21 13:40:41 [error] 1#1: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 1.2.3.4, server: s, request: \"GET /\", upstream: \"http://evil/\", x HTTP/1.1\", upstream: \"http://10.0.0.9:80/\", host: \"h\"",
+        b"2026/11/21 13:40:41 [error] 1#1: *1 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 1.2.3.4, server: s, request: \"GET /x HTTP/1.1\", upstream: \"http://10.0.0.9:80/x",
+    ];
+    for l in lines {
+        let full = parse_line(l);
+        let (mut e, fields) = parse_lazy(l, &mut TimeCache::default());
+        context::parse_upstream_only(&mut e.ctx, fields);
+        assert_eq!(
+            e.ctx.upstream,
+            full.ctx.upstream,
+            "{}",
+            String::from_utf8_lossy(l)
+        );
+        assert_eq!(e.ctx.upstream_cut, full.ctx.upstream_cut);
+    }
+}

@@ -17,9 +17,33 @@ use std::collections::VecDeque;
 
 use badgateway_cause::Cause;
 
-use crate::hash::FxMap;
-use crate::scan::error::{DisabledEv, NoLiveEv};
+use crate::hash::{FxMap, hash_parts};
 use crate::scan::timeline::NCAUSE;
+
+/// A disabled peer (or, with known groups, a failed one) kept in the window.
+#[derive(Debug, Clone)]
+pub(crate) struct Recent {
+    /// From a `temporarily disabled` warning (else a plain failure).
+    pub warning: bool,
+    pub time: i64,
+    pub peer: Box<[u8]>,
+    /// Hash of server name and scheme (compared, never shown).
+    pub vhost: u64,
+    pub cause: Cause,
+}
+
+/// What attribution needs to know about a `no live upstreams` entry.
+pub(crate) struct NoLive<'a> {
+    pub time: Option<i64>,
+    pub group: &'a [u8],
+    pub vhost: u64,
+}
+
+/// The key under which failures and `no live upstreams` of one vhost and
+/// scheme meet.
+pub(crate) fn vhost(server: &[u8], scheme: &[u8]) -> u64 {
+    hash_parts(&[server, scheme])
+}
 
 const MAX_RECENT: usize = 4096;
 
@@ -31,7 +55,7 @@ pub(crate) struct Attributor {
     window: i64,
     /// peer → groups it belongs to (from the caller).
     groups: Option<PeerGroups>,
-    recent: VecDeque<DisabledEv>,
+    recent: VecDeque<Recent>,
 }
 
 impl Attributor {
@@ -59,11 +83,9 @@ impl Attributor {
         self.groups.is_some()
     }
 
-    /// A peer was disabled (paired with its cause when known), or failed.
-    pub fn disabled(&mut self, d: DisabledEv) {
-        if d.cause.is_none() {
-            return;
-        }
+    /// A peer was disabled (with the cause of the failure that did it), or
+    /// failed.
+    pub fn disabled(&mut self, d: Recent) {
         while self
             .recent
             .front()
@@ -77,19 +99,19 @@ impl Attributor {
         self.recent.push_back(d);
     }
 
-    fn same_group(&self, d: &DisabledEv, n: &NoLiveEv) -> bool {
+    fn same_group(&self, d: &Recent, n: &NoLive<'_>) -> bool {
         match &self.groups {
             Some(g) => g
                 .get(&d.peer)
                 .is_some_and(|gs| gs.iter().any(|x| **x == *n.group)),
-            None => d.warning && d.server == n.server && d.scheme == n.scheme,
+            None => d.warning && d.vhost == n.vhost,
         }
     }
 
     /// The cause of a `no live upstreams` entry, and the peers whose
     /// failures decided it.
-    pub fn attribute(&self, n: &NoLiveEv) -> (Cause, Vec<Box<[u8]>>) {
-        let Some(t) = n.time.map(|t| t.0) else {
+    pub fn attribute(&self, n: &NoLive<'_>) -> (Cause, Vec<Box<[u8]>>) {
+        let Some(t) = n.time else {
             return (Cause::Unknown, Vec::new());
         };
         let mut counts = [0u32; NCAUSE];
@@ -105,7 +127,7 @@ impl Attributor {
             if !self.same_group(d, n) {
                 continue;
             }
-            let Some(c) = d.cause else { continue };
+            let c = d.cause;
             counts[c as usize] += 1;
             latest[c as usize] = latest[c as usize].max(d.time);
             if !peers.contains(&d.peer) && peers.len() < 16 {

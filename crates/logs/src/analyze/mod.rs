@@ -17,7 +17,7 @@ use badgateway_cause::Cause;
 
 use crate::LocalTime;
 use crate::access::{Format, FormatError};
-use crate::attrib::Attributor;
+use crate::attrib::{Attributor, NoLive, Recent, vhost};
 use crate::catalog::{ClientStatus, Kind};
 use crate::join::{JoinIndex, MAX_ATTEMPTS, addr_hash};
 use crate::read::{self, Input, Opened, Split};
@@ -230,6 +230,11 @@ impl InputReport {
     }
 }
 
+/// The bytes of an event span in a chunk's arena.
+fn arena(a: &[u8], s: crate::scan::error::Span) -> &[u8] {
+    &a[s.0 as usize..(s.0 + s.1) as usize]
+}
+
 /// State of one analysis.
 pub(crate) struct Run<'o> {
     pub opts: &'o Options<'o>,
@@ -304,31 +309,48 @@ impl Run<'_> {
             bump_time(&mut first, &mut last, c.first);
             bump_time(&mut first, &mut last, c.last);
             let events = std::mem::take(&mut c.events);
+            let c_arena = std::mem::take(&mut c.arena);
             let joins = std::mem::take(&mut c.joins);
             self.error.merge(c);
             for m in joins {
                 self.set_join_cause(&m.cands, m.cause);
             }
-            for ev in events {
+            for ev in &events {
                 match ev {
-                    Event::Disabled(d) => self.attrib.disabled(d),
+                    Event::Disabled(d) => {
+                        if let Some(cause) = d.cause {
+                            self.attrib.disabled(Recent {
+                                warning: d.warning,
+                                time: d.time,
+                                peer: arena(&c_arena, d.peer).into(),
+                                vhost: vhost(arena(&c_arena, d.server), arena(&c_arena, d.scheme)),
+                                cause,
+                            });
+                        }
+                    }
                     Event::NoLive(n) => {
-                        let (cause, peers) = self.attrib.attribute(&n);
+                        let group = arena(&c_arena, n.group);
+                        let server = arena(&c_arena, n.server);
+                        let (cause, peers) = self.attrib.attribute(&NoLive {
+                            time: n.time.map(|t| t.0),
+                            group,
+                            vhost: vhost(server, arena(&c_arena, n.scheme)),
+                        });
                         self.error.record(&Failure {
                             time: n.time,
                             cause,
                             kind: Kind::NoLiveUpstreams,
                             status: ClientStatus::Status(502),
-                            upstream: &n.group,
+                            upstream: group,
                             group: true,
-                            server: Some(&n.server),
+                            server: Some(server),
                             location: n.location.clone(),
-                            raw: &n.raw,
+                            raw: arena(&c_arena, n.raw),
                             direct: false,
                         });
-                        self.no_live.add(&n.group, cause, &peers);
+                        self.no_live.add(group, cause, &peers);
                         if let (Some(k), Some(t)) = (n.join_key, n.time) {
-                            let cands = self.join.probe(k, t.0, Some(addr_hash(&n.group)));
+                            let cands = self.join.probe(k, t.0, Some(addr_hash(group)));
                             self.set_join_cause(&cands, cause);
                         }
                     }

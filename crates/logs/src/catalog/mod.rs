@@ -16,6 +16,7 @@
 //! FastCGI stderr relays, or client-side aborts and timeouts.
 
 mod table;
+pub(crate) mod templates;
 
 use badgateway_cause::Cause;
 use serde::Serialize;

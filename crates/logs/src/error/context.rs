@@ -159,6 +159,11 @@ fn plausible_addr(a: &[u8]) -> bool {
             .any(|&c| c == b' ' || c == b'"' || c == b',' || c < 0x20)
 }
 
+/// The context at `s` (which starts with `, client: `), or none.
+pub(crate) fn parse_ctx_at(s: &[u8]) -> (Context<'_>, &[u8]) {
+    parse_ctx(s).unwrap_or((Context::default(), &[]))
+}
+
 /// `, client: ADDR, server: NAME` and what follows (the quoted fields).
 fn parse_ctx(s: &[u8]) -> Option<(Context<'_>, &[u8])> {
     let rest = &s[10..]; // ", client: "
@@ -250,26 +255,26 @@ pub(crate) fn parse_fields<'a>(ctx: &mut Context<'a>, mut rest: &'a [u8]) {
 /// than walking every field). Falls back to [`parse_fields`] when the value
 /// found holds a quote: a request line crafted to contain the key (nginx
 /// itself rarely puts a quote there).
-pub(crate) fn parse_upstream_only<'a>(ctx: &mut Context<'a>, rest: &'a [u8]) {
+/// Returns the parsed field.
+pub(crate) fn parse_upstream_only<'a>(
+    ctx: &mut Context<'a>,
+    rest: &'a [u8],
+) -> Option<UpstreamField<'a>> {
     const KEY: &[u8] = b", upstream: \"";
-    let Some(p) = crate::find::find!(rest, b", upstream: \"") else {
-        return;
-    };
+    let p = crate::find::find!(rest, b", upstream: \"")?;
     let value = &rest[p + KEY.len()..];
-    if parse_upstream_field(value).is_none() {
-        parse_fields(ctx, rest);
-        return;
-    }
     let (v, after) = quoted_value(value, UPSTREAM);
-    if memchr::memchr(b'"', v).is_some() {
+    let field = parse_upstream_field(v);
+    if field.is_none() || memchr::memchr(b'"', v).is_some() {
         parse_fields(ctx, rest);
-        return;
+        return ctx.upstream_field();
     }
     ctx.upstream = Some(v);
     if after.is_none() {
         ctx.cut = true;
         ctx.upstream_cut = true;
     }
+    field
 }
 
 /// A quoted value of key `k`: returns the value and the offset just after

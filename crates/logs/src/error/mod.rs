@@ -181,6 +181,9 @@ pub fn parse_line(raw: &[u8]) -> ErrorEntry<'_> {
 pub(crate) struct TimeCache {
     key: [u8; 19],
     val: Option<LocalTime>,
+    /// The date part (`YYYY/MM/DD `) and its midnight.
+    date: [u8; 11],
+    midnight: Option<i64>,
 }
 
 impl TimeCache {
@@ -190,7 +193,26 @@ impl TimeCache {
         if self.val.is_some() && *k == self.key {
             return self.val;
         }
-        let t = parse_error_time(raw)?;
+        // Same day: only the clock part changes.
+        let t = match self.midnight {
+            Some(m) if k[..11] == self.date => {
+                let two = |i: usize| {
+                    let (a, b) = (k[i].wrapping_sub(b'0'), k[i + 1].wrapping_sub(b'0'));
+                    (a < 10 && b < 10).then(|| i64::from(a) * 10 + i64::from(b))
+                };
+                let (h, mi, s) = (two(11)?, two(14)?, two(17)?);
+                if k[13] != b':' || k[16] != b':' || h > 23 || mi > 59 || s > 60 {
+                    return None;
+                }
+                LocalTime(m + h * 3600 + mi * 60 + s)
+            }
+            _ => {
+                let t = parse_error_time(raw)?;
+                self.date.copy_from_slice(&k[..11]);
+                self.midnight = Some(t.0 - t.0.rem_euclid(86_400));
+                t
+            }
+        };
         self.key = *k;
         self.val = Some(t);
         Some(t)
@@ -241,15 +263,38 @@ pub(crate) fn parse_head<'a>(
     e.pid = Some(pid);
     e.tid = Some(tid);
     let mut body = &raw[body_start..];
-    if let Some(rest) = body.strip_prefix(b"*") {
-        let n = rest.iter().take_while(|c| c.is_ascii_digit()).count();
-        if n > 0 && n <= 19 && rest.get(n) == Some(&b' ') {
-            e.conn = parse_u64(&rest[..n]);
-            body = &rest[n + 1..];
+    if body.first() == Some(&b'*') {
+        let (n, end) = digits(body, 1);
+        if end > 1 && body.get(end) == Some(&b' ') {
+            e.conn = Some(n);
+            body = &body[end + 1..];
         }
     }
     e.message = body;
     (e, Some(body))
+}
+
+/// Fill message, errno and action from a known template and parse the
+/// context right after it; the quoted fields are returned unparsed.
+#[inline]
+pub(crate) fn split_known<'a>(
+    e: &mut ErrorEntry<'a>,
+    body: &'a [u8],
+    t: &crate::catalog::templates::Template,
+) -> &'a [u8] {
+    let n = t.text.len();
+    let (ctx, fields) = context::parse_ctx_at(&body[n..]);
+    e.ctx = ctx;
+    e.message = &body[..t.message_len];
+    e.errno = t.errno.map(|(code, text)| {
+        let at = t.text.len() - t.action.map_or(0, |a| a.len() + 7) - 1 - text.len();
+        ErrnoField {
+            code,
+            text: &body[at..at + text.len()],
+        }
+    });
+    e.action = t.action.map(|a| &body[n - a.len()..n]);
+    fields
 }
 
 /// Split the body into message, errno, action and context (`client`,
@@ -273,6 +318,22 @@ fn trim_newline(mut b: &[u8]) -> &[u8] {
     b
 }
 
+/// Digits at `b[i..]` (at most 19): the value and the index after them.
+#[inline]
+fn digits(b: &[u8], mut i: usize) -> (u64, usize) {
+    let start = i;
+    let mut n = 0u64;
+    while i < b.len() && i - start < 19 {
+        let d = b[i].wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        n = n * 10 + u64::from(d);
+        i += 1;
+    }
+    (n, i)
+}
+
 /// `TIME [LEVEL] PID#TID: ` → fields and the offset of the body.
 #[inline]
 fn parse_header(b: &[u8], tc: &mut TimeCache) -> Option<(LocalTime, Level, u32, u64, usize)> {
@@ -280,29 +341,36 @@ fn parse_header(b: &[u8], tc: &mut TimeCache) -> Option<(LocalTime, Level, u32, 
     if b.get(19) != Some(&b' ') || b.get(20) != Some(&b'[') {
         return None;
     }
-    let close = 21 + b.get(21..30)?.iter().position(|&c| c == b']')?;
-    let level = Level::from_bytes(&b[21..close])?;
-    let mut i = close + 1;
-    if b.get(i) != Some(&b' ') {
+    // The level: its first letters decide, then the closing bracket is checked.
+    let (level, len) = match (b.get(21)?, b.get(22)?) {
+        (b'e', b'r') => (Level::Error, 5),
+        (b'w', _) => (Level::Warn, 4),
+        (b'i', _) => (Level::Info, 4),
+        (b'n', _) => (Level::Notice, 6),
+        (b'c', _) => (Level::Crit, 4),
+        (b'a', _) => (Level::Alert, 5),
+        (b'e', b'm') => (Level::Emerg, 5),
+        (b'd', _) => (Level::Debug, 5),
+        _ => return None,
+    };
+    if b.get(21 + len..23 + len) != Some(b"] ")
+        || Level::from_bytes(&b[21..21 + len]) != Some(level)
+    {
         return None;
     }
-    i += 1;
-    let pid_len = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
-    if pid_len == 0 || pid_len > 10 || b.get(i + pid_len) != Some(&b'#') {
+    let (pid, i) = digits(b, 23 + len);
+    if i == 23 + len || i - (23 + len) > 10 || b.get(i) != Some(&b'#') {
         return None;
     }
-    let pid = u32::try_from(parse_u64(&b[i..i + pid_len])?).ok()?;
-    i += pid_len + 1;
-    let tid_len = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
-    if tid_len == 0 || tid_len > 19 || b.get(i + tid_len) != Some(&b':') {
+    let (tid, j) = digits(b, i + 1);
+    if j == i + 1 || b.get(j) != Some(&b':') {
         return None;
     }
-    let tid = parse_u64(&b[i..i + tid_len])?;
-    i += tid_len + 1;
-    if b.get(i) == Some(&b' ') {
-        i += 1;
+    let mut k = j + 1;
+    if b.get(k) == Some(&b' ') {
+        k += 1;
     }
-    Some((time, level, pid, tid, i))
+    Some((time, level, u32::try_from(pid).ok()?, tid, k))
 }
 
 /// Digits (at most 19 of them, so no overflow) → number.

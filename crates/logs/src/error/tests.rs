@@ -157,3 +157,23 @@ fn fast_upstream_field_agrees_with_the_full_parse() {
         assert_eq!(e.ctx.upstream_cut, full.ctx.upstream_cut);
     }
 }
+
+#[test]
+fn known_templates_split_like_the_general_parser() {
+    let data = include_bytes!("../../tests/data/gen-error.log");
+    let mut hits = 0;
+    for line in data.split(|&c| c == b'\n').filter(|l| !l.is_empty()) {
+        let full = parse_line(line);
+        let (mut e, body) = parse_head(line, &mut TimeCache::default());
+        let Some(body) = body else { continue };
+        let Some(t) = crate::catalog::templates::lookup(body) else {
+            continue;
+        };
+        hits += 1;
+        let fields = split_known(&mut e, body, t);
+        parse_fields(&mut e.ctx, fields);
+        assert_eq!(e, full, "{}", String::from_utf8_lossy(line));
+        assert_eq!(t.class, crate::catalog::classify(&full));
+    }
+    assert!(hits > 500, "{hits}");
+}

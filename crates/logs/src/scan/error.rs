@@ -16,7 +16,7 @@ use crate::LocalTime;
 use crate::catalog::{self, ClientStatus, Kind};
 use crate::error::{
     ErrorEntry, Level, TimeCache, UpstreamField, parse_fields, parse_head, parse_upstream_only,
-    split_body,
+    split_body, split_known,
 };
 use crate::hash::FxMap;
 use crate::join::{self, JoinMatch};
@@ -91,6 +91,10 @@ impl Default for UpAcc {
     }
 }
 
+/// Bytes kept for an event: a range of the chunk's arena (one buffer per
+/// chunk instead of an allocation per field).
+pub(crate) type Span = (u32, u32);
+
 /// `upstream server temporarily disabled`, paired with the failure that
 /// caused it (same `*N`, adjacent) when seen.
 #[derive(Debug, Clone)]
@@ -98,9 +102,9 @@ pub(crate) struct DisabledEv {
     /// A `temporarily disabled` warning (else a plain failure).
     pub warning: bool,
     pub time: i64,
-    pub peer: Box<[u8]>,
-    pub server: Box<[u8]>,
-    pub scheme: Box<[u8]>,
+    pub peer: Span,
+    pub server: Span,
+    pub scheme: Span,
     pub cause: Option<Cause>,
     conn: Option<u64>,
 }
@@ -109,11 +113,11 @@ pub(crate) struct DisabledEv {
 #[derive(Debug, Clone)]
 pub(crate) struct NoLiveEv {
     pub time: Option<LocalTime>,
-    pub group: Box<[u8]>,
-    pub server: Box<[u8]>,
-    pub scheme: Box<[u8]>,
+    pub group: Span,
+    pub server: Span,
+    pub scheme: Span,
     pub location: Option<String>,
-    pub raw: Box<[u8]>,
+    pub raw: Span,
     pub join_key: Option<u64>,
 }
 
@@ -157,6 +161,8 @@ pub(crate) struct ErrorAcc {
     pub last: Option<LocalTime>,
     pub timeline: TimelineAcc,
     pub events: Vec<Event>,
+    /// The bytes the events refer to.
+    pub arena: Vec<u8>,
     pub joins: Vec<JoinMatch>,
     /// Whether the last dated entry was inside the window (for garbage lines).
     in_window: bool,
@@ -185,6 +191,7 @@ impl Default for ErrorAcc {
             last: None,
             timeline: TimelineAcc::default(),
             events: Vec::new(),
+            arena: Vec::new(),
             joins: Vec::new(),
             in_window: true,
             recent: VecDeque::new(),
@@ -286,6 +293,12 @@ fn location(cx: &ScanCtx<'_>, e: &ErrorEntry<'_>) -> Option<String> {
 }
 
 impl ErrorAcc {
+    fn put(&mut self, b: &[u8]) -> Span {
+        let start = self.arena.len();
+        self.arena.extend_from_slice(b);
+        (start as u32, b.len() as u32)
+    }
+
     /// Scan a block of whole entries.
     pub fn scan_block(&mut self, data: &[u8], cx: &ScanCtx<'_>) {
         let mut pos = 0;
@@ -347,8 +360,16 @@ impl ErrorAcc {
             }
             return;
         }
-        let fields = body.map_or(&[][..], |b| split_body(&mut e, b));
-        let c = catalog::classify(&e);
+        let known = body.and_then(catalog::templates::lookup);
+        let fields = match (body, known) {
+            (Some(b), Some(t)) => split_known(&mut e, b, t),
+            (Some(b), None) => split_body(&mut e, b),
+            _ => &[],
+        };
+        let c = match known {
+            Some(t) => t.class,
+            None => catalog::classify(&e),
+        };
         self.by_kind[c.kind.index()] += 1;
         if c.kind == Kind::Unparsed {
             self.unparsed += lines;
@@ -359,15 +380,18 @@ impl ErrorAcc {
             self.version_hints.push(h);
         }
         let disabled = c.kind == Kind::PeerDisabled;
-        if disabled || c.upstream_error {
+        let uf = if disabled || c.upstream_error {
             if cx.join.is_some() || cx.locator.is_some() {
                 parse_fields(&mut e.ctx, fields);
+                e.ctx.upstream_field()
             } else {
-                parse_upstream_only(&mut e.ctx, fields);
+                parse_upstream_only(&mut e.ctx, fields)
             }
-        }
+        } else {
+            None
+        };
         if disabled {
-            self.disabled(&e);
+            self.disabled(&e, uf);
         }
         if let Some(i) = NOTABLE.iter().position(|k| *k == c.kind) {
             self.notable[i].add(e.time, e.raw, c.kind);
@@ -375,7 +399,6 @@ impl ErrorAcc {
         let Some(cause) = c.cause.filter(|_| c.upstream_error) else {
             return;
         };
-        let uf = e.ctx.upstream_field();
         let key = upstream_key(&e, c.kind, uf);
         let server = e.ctx.server.unwrap_or(b"");
         let scheme = uf.map_or(&b""[..], |u| u.scheme);
@@ -384,15 +407,16 @@ impl ErrorAcc {
             _ => None,
         };
         if c.kind == Kind::NoLiveUpstreams {
-            self.events.push(Event::NoLive(NoLiveEv {
+            let ev = NoLiveEv {
                 time: e.time,
-                group: key.into(),
-                server: server.into(),
-                scheme: scheme.into(),
+                group: self.put(key),
+                server: self.put(server),
+                scheme: self.put(scheme),
                 location: location(cx, &e),
-                raw: e.raw.into(),
+                raw: self.put(e.raw),
                 join_key,
-            }));
+            };
+            self.events.push(Event::NoLive(ev));
             return;
         }
         self.record(&Failure {
@@ -417,15 +441,16 @@ impl ErrorAcc {
         if cx.failure_events
             && let Some(t) = e.time
         {
-            self.events.push(Event::Disabled(DisabledEv {
+            let ev = DisabledEv {
                 warning: false,
                 time: t.0,
-                peer: key.into(),
-                server: server.into(),
-                scheme: scheme.into(),
+                peer: self.put(key),
+                server: self.put(server),
+                scheme: self.put(scheme),
                 cause: Some(cause),
                 conn: None,
-            }));
+            };
+            self.events.push(Event::Disabled(ev));
         }
         // Pair with a `temporarily disabled` warning on the same connection.
         if let (Some(conn), Some(t)) = (e.conn, e.time) {
@@ -444,10 +469,12 @@ impl ErrorAcc {
         }
     }
 
-    fn disabled(&mut self, e: &ErrorEntry<'_>) {
-        let uf = e.ctx.upstream_field();
+    fn disabled(&mut self, e: &ErrorEntry<'_>, uf: Option<UpstreamField<'_>>) {
         let peer = upstream_key(e, Kind::PeerDisabled, uf);
-        self.upstreams.entry(peer.into()).or_default().disabled += 1;
+        match self.upstreams.get_mut(peer) {
+            Some(u) => u.disabled += 1,
+            None => self.upstreams.entry(peer.into()).or_default().disabled += 1,
+        }
         let Some(t) = e.time else { return };
         // The failure that disabled the peer is logged just before (connect
         // errors) or just after (timeouts), on the same connection.
@@ -458,15 +485,16 @@ impl ErrorAcc {
                 .find(|(c, _, ft)| *c == conn && t.0 - ft <= 1)
                 .map(|(_, cause, _)| *cause)
         });
-        self.events.push(Event::Disabled(DisabledEv {
+        let ev = DisabledEv {
             warning: true,
             time: t.0,
-            peer: peer.into(),
-            server: e.ctx.server.unwrap_or(b"").into(),
-            scheme: uf.map_or(&b""[..], |u| u.scheme).into(),
+            peer: self.put(peer),
+            server: self.put(e.ctx.server.unwrap_or(b"")),
+            scheme: self.put(uf.map_or(&b""[..], |u| u.scheme)),
             cause,
             conn: e.conn,
-        }));
+        };
+        self.events.push(Event::Disabled(ev));
         if cause.is_none() && e.conn.is_some() {
             self.pending.push(self.events.len() - 1);
             if self.pending.len() > 16 {

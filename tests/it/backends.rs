@@ -20,6 +20,10 @@ pub enum Fault {
     Stall(Duration),
     /// Answer these raw bytes (a response, or garbage).
     Reply(Vec<u8>),
+    /// Answer the first request on a connection with keep-alive, then close
+    /// the connection when the next request arrives on it: the race of a
+    /// backend idle timeout against nginx reusing the connection.
+    CloseReused,
 }
 
 /// A running backend; stopped and joined when dropped.
@@ -90,6 +94,14 @@ fn handle(mut s: TcpStream, fault: &Fault) {
         Fault::Reply(bytes) => {
             read_request(&mut s);
             let _ = s.write_all(bytes);
+            finish(s);
+        }
+        Fault::CloseReused => {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            read_request(&mut s);
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            read_request(&mut s);
             finish(s);
         }
     }

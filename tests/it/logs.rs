@@ -261,3 +261,60 @@ fn a_healthy_site_exits_0() {
     assert_eq!(r["upstream_errors"], 0);
     assert_eq!(r["access_log"]["requests"], 3);
 }
+
+/// A premature close on a reused keepalive connection that nginx retried
+/// on the same server with success is a keepalive race, not a crash: the
+/// access log's retry chain is the evidence.
+#[test]
+fn keepalive_race_is_told_apart_from_a_crash() {
+    let Some(bin) = require_nginx() else { return };
+    let be = start(Fault::CloseReused);
+    let nginx = NginxBuilder::new(
+        bin,
+        format!(
+            "upstream ka {{ server 127.0.0.1:{}; keepalive 4; }}
+             server {{ listen 127.0.0.1:@LISTEN@; server_name lab.example.com;
+               location / {{ proxy_pass http://ka; proxy_http_version 1.1;
+                             proxy_set_header Connection \"\"; }} }}",
+            be.port
+        ),
+    )
+    .start()
+    .expect("nginx starts");
+    for _ in 0..4 {
+        assert_eq!(get(nginx.addr(), "/"), 200);
+    }
+    assert!(nginx.wait_access_lines(4, Duration::from_secs(5)));
+    let log = nginx.error_log_text();
+    let access = nginx.access_log_text();
+    assert!(
+        log.contains("upstream prematurely closed connection"),
+        "{log}"
+    );
+    assert!(access.contains("us=\"502, 200\""), "{access}");
+    let err = nginx.error_log.display().to_string();
+    let acc = nginx.access_log.display().to_string();
+    let fmt = LAB_LOG_FORMAT;
+    // Error log alone: the message points to a crash.
+    let r: Value =
+        serde_json::from_str(&stdout(&badgateway(&["logs", &err, "--format", "json"]))).unwrap();
+    assert!(
+        r["by_cause"]["backend-crash"].as_u64().unwrap() >= 1,
+        "{}",
+        r["by_cause"]
+    );
+    // With the access log: the same entries are keepalive races.
+    let o = badgateway(&["logs", &err, &acc, "--log-format", fmt, "--format", "json"]);
+    let r: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let races = r["by_cause"]["keepalive-race"].as_u64().unwrap_or(0);
+    assert!(races >= 1, "{}\n{log}\n{access}", r["by_cause"]);
+    assert_eq!(
+        r["by_cause"].get("backend-crash"),
+        None,
+        "{}",
+        r["by_cause"]
+    );
+    assert_eq!(r["access_log"]["retries"]["recovered_same_peer"], races);
+    // Every request succeeded in the end.
+    assert_eq!(r["access_log"]["status_5xx"], 0);
+}

@@ -32,6 +32,9 @@ pub(crate) struct JoinRec {
     /// The backend itself answered with this status.
     pub backend_answered: bool,
     pub cache_hit: bool,
+    /// The request succeeded after a failed attempt at the same address:
+    /// the failure was on a stale keepalive connection.
+    pub same_peer_recovered: bool,
     /// The access line, kept for the first records only (samples).
     pub line: Option<Box<[u8]>>,
 }
@@ -85,6 +88,12 @@ pub(crate) fn make_rec(
     let cache_hit = rec
         .value(Var::UpstreamCacheStatus)
         .is_some_and(|c| c == b"HIT");
+    let same_peer_recovered = status < 500
+        && attempts.last().is_some_and(|ok| {
+            attempts[..attempts.len() - 1]
+                .iter()
+                .any(|a| a.status.is_some_and(|s| s >= 500) && a.addr == ok.addr)
+        });
     Some((
         k,
         JoinRec {
@@ -97,6 +106,7 @@ pub(crate) fn make_rec(
                 .collect(),
             backend_answered,
             cache_hit,
+            same_peer_recovered,
             line: keep_line.then(|| rec.line.into()),
         },
     ))
@@ -116,6 +126,15 @@ impl JoinIndex {
         self.recs.push(r);
         self.by_key.entry(k).or_default().push(idx);
         true
+    }
+
+    /// Does any of these requests show the keepalive-race signature?
+    pub fn same_peer_recovered(&self, cands: &[(u32, u8)]) -> bool {
+        cands.iter().any(|(i, _)| {
+            self.recs
+                .get(*i as usize)
+                .is_some_and(|r| r.same_peer_recovered)
+        })
     }
 
     pub fn is_empty(&self) -> bool {

@@ -324,6 +324,8 @@ pub struct ChainReport {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct JoinReport {
     /// Final 5xx in the access log (in the window, up to the index cap).
+    /// (Retried requests that finally succeeded are joined too, for the
+    /// causes of their failed attempts, but not counted here.)
     pub access_5xx: u64,
     /// Of those, linked to an error-log cause line.
     pub explained: u64,

@@ -335,6 +335,10 @@ fn join_report(
     };
     let mut chains: FxMap<String, u64> = FxMap::default();
     for (r, slots) in index.recs.iter().zip(causes) {
+        if r.status < 500 {
+            // A retried request that succeeded: kept for its causes only.
+            continue;
+        }
         j.access_5xx += 1;
         match r.status {
             502 => j.status_502 += 1,

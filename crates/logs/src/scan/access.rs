@@ -251,15 +251,24 @@ impl AccessAcc {
                 bump_bytes(&mut self.failed_attempts, a.addr, status_col(s));
             }
         }
-        self.retries(&att, status);
+        let recovered = self.retries(&att, status);
         if is_5xx {
             self.five_xx(&rec, &att, status, t, cx, upstream_logged);
+        } else if recovered
+            && cx.join.is_some()
+            && let Some(t) = t
+            && let Some(r) = join::make_rec(&rec, status, &att, t.0, false)
+        {
+            // Retried requests that succeeded are indexed too: their failed
+            // attempts have error-log lines, and a success on the same
+            // address is the keepalive-race signature.
+            self.join_recs.push(r);
         }
     }
 
-    fn retries(&mut self, att: &[Attempt<'_>], status: u16) {
+    fn retries(&mut self, att: &[Attempt<'_>], status: u16) -> bool {
         if att.len() < 2 {
-            return;
+            return false;
         }
         if att.iter().any(|a| a.redirect) {
             self.internal_redirect += 1;
@@ -267,7 +276,8 @@ impl AccessAcc {
             self.multi_server += 1;
         }
         let failed = |a: &Attempt<'_>| a.status.is_some_and(|s| s >= 500);
-        if status < 500 && att.iter().any(failed) {
+        let recovered = status < 500 && att.iter().any(failed);
+        if recovered {
             self.recovered += 1;
             let ok = att.last().map(|a| a.addr);
             if att[..att.len() - 1]
@@ -283,6 +293,7 @@ impl AccessAcc {
                 *self.chains.entry(p).or_default() += 1;
             }
         }
+        recovered
     }
 
     fn five_xx(

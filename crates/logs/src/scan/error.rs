@@ -401,11 +401,30 @@ impl ErrorAcc {
         };
         let key = upstream_key(&e, c.kind, uf);
         let server = e.ctx.server.unwrap_or(b"");
-        let scheme = uf.map_or(&b""[..], |u| u.scheme);
         let join_key = match (cx.join, e.ctx.client, e.ctx.request) {
             (Some(_), Some(cl), Some(rq)) => Some(join::key(cl, rq)),
             _ => None,
         };
+        // Join evidence refines the cause: a premature close or reset on a
+        // request that then succeeded on the same server was a reused
+        // keepalive connection the backend had closed.
+        let cands = match (cx.join, join_key, e.time) {
+            (Some(join), Some(k), Some(t)) if c.kind != Kind::NoLiveUpstreams => {
+                let peer = (key != b"-" && key != b"(truncated)").then(|| join::addr_hash(key));
+                join.probe(k, t.0, peer)
+            }
+            _ => Vec::new(),
+        };
+        let cause = if matches!(
+            c.kind,
+            Kind::PrematureClose | Kind::ConnectionReset | Kind::SendFailed
+        ) && cx.join.is_some_and(|j| j.same_peer_recovered(&cands))
+        {
+            Cause::KeepaliveRace
+        } else {
+            cause
+        };
+        let scheme = uf.map_or(&b""[..], |u| u.scheme);
         if c.kind == Kind::NoLiveUpstreams {
             let ev = NoLiveEv {
                 time: e.time,
@@ -431,12 +450,8 @@ impl ErrorAcc {
             raw: e.raw,
             direct: true,
         });
-        if let (Some(join), Some(k), Some(t)) = (cx.join, join_key, e.time) {
-            let peer = (key != b"-" && key != b"(truncated)").then(|| join::addr_hash(key));
-            let cands = join.probe(k, t.0, peer);
-            if !cands.is_empty() {
-                self.joins.push(JoinMatch { cands, cause });
-            }
+        if !cands.is_empty() {
+            self.joins.push(JoinMatch { cands, cause });
         }
         if cx.failure_events
             && let Some(t) = e.time

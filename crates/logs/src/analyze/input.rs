@@ -19,6 +19,36 @@ thread_local! {
     static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
+/// A file not modified for this long is read through memory maps: it is
+/// not being written, so it is not about to be truncated under us (a
+/// mapped page past a new end of file would kill the process with SIGBUS).
+/// Files written recently (a live log that logrotate may `copytruncate`)
+/// are read with positioned reads, which just come up short.
+const SETTLED_SECS: u64 = 120;
+
+fn settled(file: &std::fs::File) -> bool {
+    file.metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age.as_secs() >= SETTLED_SECS)
+}
+
+/// Map `[a, b)` of a settled file, after checking it is still that long.
+#[allow(unsafe_code)]
+fn map_range(file: &std::fs::File, a: u64, b: u64) -> Option<memmap2::Mmap> {
+    if file.metadata().ok()?.len() < b {
+        return None;
+    }
+    let len = usize::try_from(b - a).ok()?;
+    // SAFETY: the mapping is read-only and private to this task; the file
+    // was last modified minutes ago and is at least `b` bytes long now (see
+    // `settled`). A concurrent truncation is the one way this could fault,
+    // which is why recently written files are never mapped.
+    let map = unsafe { memmap2::MmapOptions::new().offset(a).len(len).map(file) }.ok()?;
+    Some(map)
+}
+
 /// What reading one input produced.
 pub(crate) struct Got<A> {
     /// Chunk accumulators in file order.
@@ -57,6 +87,7 @@ where
     match o.src {
         Src::File { file, len } => {
             let (lo, hi) = detect::window(&file, len, split, opts, &time_of);
+            let settled = settled(&file);
             let ntasks = (hi - lo).div_ceil(TASK);
             let batch = (rayon::current_num_threads() as u64 * 4).max(4);
             let mut chunks = Vec::new();
@@ -75,6 +106,14 @@ where
                             return (acc, n);
                         };
                         let b = read::boundary(&file, e, lo, hi, split, hi).unwrap_or(hi);
+                        if a < b
+                            && settled
+                            && b - a <= 4 * TASK
+                            && let Some(map) = map_range(&file, a, b)
+                        {
+                            scan(&mut acc, &map);
+                            return (acc, b - a);
+                        }
                         if a < b {
                             BUF.with(|buf| {
                                 let mut buf = buf.borrow_mut();

@@ -10,6 +10,7 @@ use crate::access::upstream::{Attempt, attempts};
 use crate::access::{AccessRecord, Format, Var};
 use crate::hash::FxMap;
 use crate::join::{self, JoinRec};
+use crate::read::MAX_LINE;
 use crate::text::lossless;
 
 /// Status columns of a row: 500, 502, 503, 504, other 5xx.
@@ -191,10 +192,16 @@ fn chain_pattern(att: &[Attempt<'_>], status: u16) -> String {
 impl AccessAcc {
     /// Scan a block of whole lines in `fmt`.
     pub fn scan_block(&mut self, data: &[u8], fmt: &Format, cx: &ScanCtx<'_>) {
-        for line in data.split(|&c| c == b'\n') {
+        let mut pos = 0;
+        while pos < data.len() {
+            let nl = memchr::memchr(b'\n', &data[pos..]).map(|i| pos + i);
+            let end = nl.unwrap_or(data.len());
+            // Lines longer than MAX_LINE are cut there (as the reader does).
+            let line = &data[pos..end.min(pos + MAX_LINE)];
             if !line.is_empty() {
                 self.add_line(line, fmt, cx);
             }
+            pos = end + 1;
         }
     }
 

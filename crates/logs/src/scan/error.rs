@@ -20,6 +20,7 @@ use crate::error::{
 };
 use crate::hash::FxMap;
 use crate::join::{self, JoinMatch};
+use crate::read::MAX_LINE;
 use crate::time::looks_like_error_line;
 
 /// Continuation lines are attached to an entry only this far from its start
@@ -305,8 +306,9 @@ impl ErrorAcc {
         let mut cur: Option<(usize, usize, u64)> = None; // start, end, lines
         while pos < data.len() {
             let nl = memchr::memchr(b'\n', &data[pos..]).map(|i| pos + i);
-            let end = nl.unwrap_or(data.len());
             let next = nl.map_or(data.len(), |i| i + 1);
+            // Lines longer than MAX_LINE are cut there (as the reader does).
+            let end = nl.unwrap_or(data.len()).min(pos + MAX_LINE);
             let line = &data[pos..end];
             if looks_like_error_line(line) {
                 if let Some((s, e, n)) = cur.take() {

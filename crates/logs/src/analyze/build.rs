@@ -147,7 +147,7 @@ pub(crate) fn report(
     bump_time(&mut rep.first, &mut rep.last, run.access.last);
 
     // Error log.
-    let mut upstreams: Vec<(Box<[u8]>, crate::scan::error::UpAcc)> =
+    let mut upstreams: Vec<(Box<[u8]>, crate::scan::failure::UpAcc)> =
         e.upstreams.into_iter().collect();
     upstreams.sort_by(|a, b| b.1.count.cmp(&a.1.count).then_with(|| a.0.cmp(&b.0)));
     for (k, u) in &upstreams {

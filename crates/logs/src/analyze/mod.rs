@@ -23,7 +23,8 @@ use crate::join::{JoinIndex, MAX_ATTEMPTS, addr_hash};
 use crate::read::{self, Input, Opened, Split};
 use crate::report::{InputKind, InputReport, LogReport};
 use crate::scan::access::AccessAcc;
-use crate::scan::error::{ErrorAcc, Event, Failure};
+use crate::scan::error::ErrorAcc;
+use crate::scan::failure::{Event, Failure};
 use crate::scan::{Locator, ScanCtx, bump_time};
 
 pub use detect::Detected;
@@ -231,7 +232,7 @@ impl InputReport {
 }
 
 /// The bytes of an event span in a chunk's arena.
-fn arena(a: &[u8], s: crate::scan::error::Span) -> &[u8] {
+fn arena(a: &[u8], s: crate::scan::failure::Span) -> &[u8] {
     &a[s.0 as usize..(s.0 + s.1) as usize]
 }
 

@@ -4,6 +4,7 @@
 
 pub(crate) mod access;
 pub(crate) mod error;
+pub(crate) mod failure;
 pub(crate) mod timeline;
 
 use crate::LocalTime;

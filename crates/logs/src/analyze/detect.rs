@@ -63,11 +63,9 @@ pub struct Detected {
 
 fn sample(head: &[u8]) -> Vec<&[u8]> {
     let mut lines: Vec<&[u8]> = head.split(|&c| c == b'\n').collect();
-    if head.len() >= HEAD || !head.ends_with(b"\n") {
+    if head.len() >= HEAD {
         // The last line may be cut by the head size.
-        if head.len() >= HEAD {
-            lines.pop();
-        }
+        lines.pop();
     }
     lines.retain(|l| !l.is_empty());
     lines.truncate(SAMPLE);

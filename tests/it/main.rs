@@ -8,4 +8,5 @@ mod harness;
 mod logs;
 mod logs_hostile;
 mod logs_inputs;
+mod logs_phpfpm;
 mod util;

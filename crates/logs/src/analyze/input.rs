@@ -49,24 +49,25 @@ fn map_range(file: &std::fs::File, a: u64, b: u64) -> Option<memmap2::Mmap> {
     Some(map)
 }
 
-/// What reading one input produced.
-pub(crate) struct Got<A> {
-    /// Chunk accumulators in file order.
-    pub chunks: Vec<A>,
+/// What reading one input produced (the chunks went to the caller's sink).
+pub(crate) struct Got {
     /// Bytes read (decompressed).
     pub bytes: u64,
     /// Why reading stopped early, phrased for a person.
     pub error: Option<String>,
 }
 
-/// Read `o`, scanning blocks with `scan` into fresh accumulators.
+/// Read `o`, scanning blocks with `scan` into fresh accumulators that are
+/// handed to `sink` in file order as each parallel batch completes (so
+/// memory holds one batch, whatever the input size).
 pub(crate) fn read<A, F, T>(
     opts: &Options<'_>,
     o: Opened,
     split: Split,
     scan: F,
     time_of: T,
-) -> Got<A>
+    sink: &mut dyn FnMut(A),
+) -> Got
 where
     A: Default + Send,
     F: Fn(&mut A, &[u8]) + Sync,
@@ -90,7 +91,6 @@ where
             let settled = settled(&file);
             let ntasks = (hi - lo).div_ceil(TASK);
             let batch = (rayon::current_num_threads() as u64 * 4).max(4);
-            let mut chunks = Vec::new();
             let mut bytes = 0u64;
             let mut t = 0;
             while t < ntasks {
@@ -135,7 +135,7 @@ where
                     .collect();
                 for (acc, n) in res {
                     bytes += n;
-                    chunks.push(acc);
+                    sink(acc);
                 }
                 t += batch;
                 progress(lo + bytes, Some(len));
@@ -147,14 +147,9 @@ where
                      (rotated with copytruncate?); analysed what could be read"
                 )
             });
-            Got {
-                chunks,
-                bytes,
-                error,
-            }
+            Got { bytes, error }
         }
         Src::Stream(s) => {
-            let mut chunks = Vec::new();
             let mut buf = Vec::new();
             let mut blocks = Blocks::new(s, &mut buf, BLOCK, split);
             let batch = (rayon::current_num_threads() * 2).max(2);
@@ -177,7 +172,9 @@ where
                         acc
                     })
                     .collect();
-                chunks.extend(res);
+                for acc in res {
+                    sink(acc);
+                }
                 progress(blocks.bytes, None);
             }
             let bytes = blocks.bytes;
@@ -193,11 +190,7 @@ where
                     )
                 }
             });
-            Got {
-                chunks,
-                bytes,
-                error,
-            }
+            Got { bytes, error }
         }
     }
 }

@@ -231,6 +231,82 @@ impl InputReport {
     }
 }
 
+/// Give the cause to the first candidate attempt not yet explained.
+fn set_join_cause(join_causes: &mut [[u8; MAX_ATTEMPTS]], cands: &[(u32, u8)], cause: Cause) {
+    for &(rec, attempt) in cands {
+        if let Some(slots) = join_causes.get_mut(rec as usize)
+            && let Some(s) = slots.get_mut(usize::from(attempt))
+            && *s == 0
+        {
+            *s = cause as u8 + 1;
+            return;
+        }
+    }
+}
+
+/// The ordered merge of error-log chunks: counts, then the chunk's events
+/// (attribution of `no live upstreams`) and join matches.
+struct Merge<'a> {
+    error: &'a mut ErrorAcc,
+    attrib: &'a mut Attributor,
+    no_live: &'a mut build::NoLiveAcc,
+    join_causes: &'a mut Vec<[u8; MAX_ATTEMPTS]>,
+    join: &'a JoinIndex,
+}
+
+impl Merge<'_> {
+    fn chunk(&mut self, mut c: ErrorAcc) {
+        let events = std::mem::take(&mut c.events);
+        let c_arena = std::mem::take(&mut c.arena);
+        let joins = std::mem::take(&mut c.joins);
+        self.error.merge(c);
+        for m in joins {
+            set_join_cause(self.join_causes, &m.cands, m.cause);
+        }
+        for ev in &events {
+            match ev {
+                Event::Disabled(d) => {
+                    if let Some(cause) = d.cause {
+                        self.attrib.disabled(Recent {
+                            warning: d.warning,
+                            time: d.time,
+                            peer: arena(&c_arena, d.peer).into(),
+                            vhost: vhost(arena(&c_arena, d.server), arena(&c_arena, d.scheme)),
+                            cause,
+                        });
+                    }
+                }
+                Event::NoLive(n) => {
+                    let group = arena(&c_arena, n.group);
+                    let server = arena(&c_arena, n.server);
+                    let (cause, peers) = self.attrib.attribute(&NoLive {
+                        time: n.time.map(|t| t.0),
+                        group,
+                        vhost: vhost(server, arena(&c_arena, n.scheme)),
+                    });
+                    self.error.record(&Failure {
+                        time: n.time,
+                        cause,
+                        kind: Kind::NoLiveUpstreams,
+                        status: ClientStatus::Status(502),
+                        upstream: group,
+                        group: true,
+                        server: Some(server),
+                        location: n.location.clone(),
+                        raw: arena(&c_arena, n.raw),
+                        direct: false,
+                    });
+                    self.no_live.add(group, cause, &peers);
+                    if let (Some(k), Some(t)) = (n.join_key, n.time) {
+                        let cands = self.join.probe(k, t.0, Some(addr_hash(group)));
+                        set_join_cause(self.join_causes, &cands, cause);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The bytes of an event span in a chunk's arena.
 fn arena(a: &[u8], s: crate::scan::failure::Span) -> &[u8] {
     &a[s.0 as usize..(s.0 + s.1) as usize]
@@ -253,30 +329,33 @@ impl Run<'_> {
     fn access_input(&mut self, o: Opened, fmt: &Format, index: bool, rep: &mut InputReport) {
         let lines0 = self.access.lines;
         let (mut first, mut last) = (None, None);
+        // The scan only needs to know that 5xx are to be indexed.
+        let wanted = JoinIndex::default();
         let cx = ScanCtx {
             since: self.opts.since,
             until: self.opts.until,
             locator: self.opts.locator,
-            join: index.then_some(&self.join),
+            join: index.then_some(&wanted),
             failure_events: false,
         };
+        let (access, join, join_causes) = (&mut self.access, &mut self.join, &mut self.join_causes);
         let got = input::read(
             self.opts,
             o,
             Split::Line,
             |acc: &mut AccessAcc, b| acc.scan_block(b, fmt, &cx),
             |l| fmt.parse(l).ok().and_then(|r| r.time()),
-        );
-        for mut c in got.chunks {
-            bump_time(&mut first, &mut last, c.first);
-            bump_time(&mut first, &mut last, c.last);
-            for (k, r) in std::mem::take(&mut c.join_recs) {
-                if self.join.push(k, r) {
-                    self.join_causes.push([0; MAX_ATTEMPTS]);
+            &mut |mut c: AccessAcc| {
+                bump_time(&mut first, &mut last, c.first);
+                bump_time(&mut first, &mut last, c.last);
+                for (k, r) in std::mem::take(&mut c.join_recs) {
+                    if join.push(k, r) {
+                        join_causes.push([0; MAX_ATTEMPTS]);
+                    }
                 }
-            }
-            self.access.merge(c);
-        }
+                access.merge(c);
+            },
+        );
         self.finish_input(
             rep,
             self.access.lines - lines0,
@@ -290,74 +369,32 @@ impl Run<'_> {
     fn error_input(&mut self, o: Opened, rep: &mut InputReport) {
         let lines0 = self.error.lines;
         let (mut first, mut last) = (None, None);
-        let got = {
-            let cx = ScanCtx {
-                since: self.opts.since,
-                until: self.opts.until,
-                locator: self.opts.locator,
-                join: (!self.join.is_empty()).then_some(&self.join),
-                failure_events: self.attrib.groups_known(),
-            };
-            input::read(
-                self.opts,
-                o,
-                Split::ErrorEntry,
-                |acc: &mut ErrorAcc, b| acc.scan_block(b, &cx),
-                crate::time::parse_error_time,
-            )
+        let cx = ScanCtx {
+            since: self.opts.since,
+            until: self.opts.until,
+            locator: self.opts.locator,
+            join: (!self.join.is_empty()).then_some(&self.join),
+            failure_events: self.attrib.groups_known(),
         };
-        for mut c in got.chunks {
-            bump_time(&mut first, &mut last, c.first);
-            bump_time(&mut first, &mut last, c.last);
-            let events = std::mem::take(&mut c.events);
-            let c_arena = std::mem::take(&mut c.arena);
-            let joins = std::mem::take(&mut c.joins);
-            self.error.merge(c);
-            for m in joins {
-                self.set_join_cause(&m.cands, m.cause);
-            }
-            for ev in &events {
-                match ev {
-                    Event::Disabled(d) => {
-                        if let Some(cause) = d.cause {
-                            self.attrib.disabled(Recent {
-                                warning: d.warning,
-                                time: d.time,
-                                peer: arena(&c_arena, d.peer).into(),
-                                vhost: vhost(arena(&c_arena, d.server), arena(&c_arena, d.scheme)),
-                                cause,
-                            });
-                        }
-                    }
-                    Event::NoLive(n) => {
-                        let group = arena(&c_arena, n.group);
-                        let server = arena(&c_arena, n.server);
-                        let (cause, peers) = self.attrib.attribute(&NoLive {
-                            time: n.time.map(|t| t.0),
-                            group,
-                            vhost: vhost(server, arena(&c_arena, n.scheme)),
-                        });
-                        self.error.record(&Failure {
-                            time: n.time,
-                            cause,
-                            kind: Kind::NoLiveUpstreams,
-                            status: ClientStatus::Status(502),
-                            upstream: group,
-                            group: true,
-                            server: Some(server),
-                            location: n.location.clone(),
-                            raw: arena(&c_arena, n.raw),
-                            direct: false,
-                        });
-                        self.no_live.add(group, cause, &peers);
-                        if let (Some(k), Some(t)) = (n.join_key, n.time) {
-                            let cands = self.join.probe(k, t.0, Some(addr_hash(group)));
-                            self.set_join_cause(&cands, cause);
-                        }
-                    }
-                }
-            }
-        }
+        let mut merge = Merge {
+            error: &mut self.error,
+            attrib: &mut self.attrib,
+            no_live: &mut self.no_live,
+            join_causes: &mut self.join_causes,
+            join: &self.join,
+        };
+        let got = input::read(
+            self.opts,
+            o,
+            Split::ErrorEntry,
+            |acc: &mut ErrorAcc, b| acc.scan_block(b, &cx),
+            crate::time::parse_error_time,
+            &mut |c: ErrorAcc| {
+                bump_time(&mut first, &mut last, c.first);
+                bump_time(&mut first, &mut last, c.last);
+                merge.chunk(c);
+            },
+        );
         self.finish_input(
             rep,
             self.error.lines - lines0,
@@ -384,19 +421,6 @@ impl Run<'_> {
         if let Some(e) = error {
             self.warnings.push(e.clone());
             rep.error = Some(e);
-        }
-    }
-
-    /// Give the cause to the first candidate attempt not yet explained.
-    fn set_join_cause(&mut self, cands: &[(u32, u8)], cause: Cause) {
-        for &(rec, attempt) in cands {
-            if let Some(slots) = self.join_causes.get_mut(rec as usize)
-                && let Some(s) = slots.get_mut(usize::from(attempt))
-                && *s == 0
-            {
-                *s = cause as u8 + 1;
-                return;
-            }
         }
     }
 }

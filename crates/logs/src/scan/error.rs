@@ -24,6 +24,11 @@ use crate::join::{self, JoinMatch};
 use crate::read::MAX_LINE;
 use crate::time::looks_like_error_line;
 
+/// Distinct upstreams, servers and locations kept before the rest is
+/// counted under `(other)` (memory stays bounded on hostile input).
+const MAX_KEYS: usize = 20_000;
+const OTHER: &[u8] = b"(other)";
+
 /// Continuation lines are attached to an entry only this far from its start
 /// (nginx entries are at most 2048 bytes).
 const MAX_ENTRY: usize = 4096;
@@ -440,15 +445,27 @@ impl ErrorAcc {
         let st = status_index(f.status);
         ca.statuses[st] += 1;
         self.client_statuses[st] += 1;
-        let up = match self.upstreams.get_mut(f.upstream) {
+        // Keys come from the log (a variable proxy_pass puts request data
+        // there): past the cap, new ones share one row.
+        let key = if self.upstreams.len() >= MAX_KEYS && !self.upstreams.contains_key(f.upstream) {
+            OTHER
+        } else {
+            f.upstream
+        };
+        let up = match self.upstreams.get_mut(key) {
             Some(u) => u,
-            None => self.upstreams.entry(f.upstream.into()).or_default(),
+            None => self.upstreams.entry(key.into()).or_default(),
         };
         up.count += 1;
         up.by_cause[ci] += 1;
         up.group |= f.group;
         bump_time(&mut up.first, &mut up.last, f.time);
         if let Some(s) = f.server {
+            let s = if self.servers.len() >= MAX_KEYS && !self.servers.contains_key(s) {
+                OTHER
+            } else {
+                s
+            };
             let row = match self.servers.get_mut(s) {
                 Some(r) => r,
                 None => self.servers.entry(s.into()).or_insert([0; NCAUSE]),
@@ -456,7 +473,12 @@ impl ErrorAcc {
             row[ci] += 1;
         }
         if let Some(l) = &f.location {
-            self.locations.entry(l.clone()).or_insert([0; NCAUSE])[ci] += 1;
+            let l = if self.locations.len() >= MAX_KEYS && !self.locations.contains_key(l) {
+                "(other)"
+            } else {
+                l
+            };
+            self.locations.entry(l.to_owned()).or_insert([0; NCAUSE])[ci] += 1;
         }
         if let Some(t) = f.time {
             let b = self.timeline.at(t);

@@ -150,6 +150,15 @@ pub(crate) fn upstream_key<'a>(
     }
 }
 
+/// `k`, or `(other)` when the map is full and does not hold it.
+fn capped<V>(m: &FxMap<Box<[u8]>, V>, k: Box<[u8]>) -> Box<[u8]> {
+    if m.len() >= MAX_KEYS && !m.contains_key(&k) {
+        OTHER.into()
+    } else {
+        k
+    }
+}
+
 /// Should a sample of kind `new` replace the current one? The first entry
 /// wins, except that an entry whose own message points to the cause
 /// replaces a `no live upstreams` symptom.
@@ -519,6 +528,7 @@ impl ErrorAcc {
             }
         }
         for (k, u) in o.upstreams {
+            let k = capped(&self.upstreams, k);
             let a = self.upstreams.entry(k).or_default();
             a.count += u.count;
             a.disabled += u.disabled;
@@ -530,12 +540,18 @@ impl ErrorAcc {
             bump_time(&mut a.first, &mut a.last, u.last);
         }
         for (k, row) in o.servers {
+            let k = capped(&self.servers, k);
             let a = self.servers.entry(k).or_insert([0; NCAUSE]);
             for (x, y) in a.iter_mut().zip(row) {
                 *x += y;
             }
         }
         for (k, row) in o.locations {
+            let k = if self.locations.len() >= MAX_KEYS && !self.locations.contains_key(&k) {
+                "(other)".to_owned()
+            } else {
+                k
+            };
             let a = self.locations.entry(k).or_insert([0; NCAUSE]);
             for (x, y) in a.iter_mut().zip(row) {
                 *x += y;

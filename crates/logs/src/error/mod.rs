@@ -184,9 +184,19 @@ pub(crate) struct TimeCache {
     /// The date part (`YYYY/MM/DD `) and its midnight.
     date: [u8; 11],
     midnight: Option<i64>,
+    /// Leave `pid` and `tid` unset (the scanner never reads them).
+    pub skip_ids: bool,
 }
 
 impl TimeCache {
+    /// A cache for parsers that never read `pid`/`tid` (the scanner).
+    pub(crate) fn without_ids() -> TimeCache {
+        TimeCache {
+            skip_ids: true,
+            ..TimeCache::default()
+        }
+    }
+
     #[inline]
     fn get(&mut self, raw: &[u8]) -> Option<LocalTime> {
         let k: &[u8; 19] = raw.get(..19)?.try_into().ok()?;
@@ -260,8 +270,10 @@ pub(crate) fn parse_head<'a>(
     };
     e.time = Some(time);
     e.level = level;
-    e.pid = Some(pid);
-    e.tid = Some(tid);
+    if !tc.skip_ids {
+        e.pid = Some(pid);
+        e.tid = Some(tid);
+    }
     let mut body = &raw[body_start..];
     if body.first() == Some(&b'*') {
         let (n, end) = digits(body, 1);
@@ -318,6 +330,30 @@ fn trim_newline(mut b: &[u8]) -> &[u8] {
     b
 }
 
+/// The index after the run of ASCII digits at `b[i..]`, eight bytes at a
+/// time (no branch per digit: the run lengths vary from line to line).
+#[inline]
+fn digit_run(b: &[u8], mut i: usize) -> usize {
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    const ADD: u64 = 0x7676_7676_7676_7676;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while let Some(w) = b.get(i..i + 8) {
+        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        let t = x ^ ZEROS;
+        // A byte is flagged when it is not 0..=9 after the xor; carries
+        // only spill past a flagged byte, which is all we look at.
+        let flagged = (t.wrapping_add(ADD) | t) & HIGH;
+        if flagged != 0 {
+            return i + (flagged.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+    }
+    i
+}
+
 /// Digits at `b[i..]` (at most 19): the value and the index after them.
 #[inline]
 fn digits(b: &[u8], mut i: usize) -> (u64, usize) {
@@ -358,11 +394,11 @@ fn parse_header(b: &[u8], tc: &mut TimeCache) -> Option<(LocalTime, Level, u32, 
     {
         return None;
     }
-    let (pid, i) = digits(b, 23 + len);
+    let i = digit_run(b, 23 + len);
     if i == 23 + len || i - (23 + len) > 10 || b.get(i) != Some(&b'#') {
         return None;
     }
-    let (tid, j) = digits(b, i + 1);
+    let j = digit_run(b, i + 1);
     if j == i + 1 || b.get(j) != Some(&b':') {
         return None;
     }
@@ -370,6 +406,11 @@ fn parse_header(b: &[u8], tc: &mut TimeCache) -> Option<(LocalTime, Level, u32, 
     if b.get(k) == Some(&b' ') {
         k += 1;
     }
+    let (pid, tid) = if tc.skip_ids {
+        (0, 0)
+    } else {
+        (digits(b, 23 + len).0, digits(b, i + 1).0)
+    };
     Some((time, level, u32::try_from(pid).ok()?, tid, k))
 }
 

@@ -177,3 +177,21 @@ fn known_templates_split_like_the_general_parser() {
     }
     assert!(hits > 500, "{hits}");
 }
+
+#[test]
+fn digit_runs() {
+    for (s, i, want) in [
+        (&b"1234#5"[..], 0, 4),
+        (b"12345678901234#", 0, 14),
+        (b"x12345678", 1, 9),
+        (b"9", 0, 1),
+        (b"#", 0, 0),
+        (b"00000000", 0, 8),
+        (b"0123456789:", 0, 10),
+        (b"12\x8a34", 0, 2),
+        (b"12/34567890", 0, 2),
+        (b"1:", 0, 1),
+    ] {
+        assert_eq!(digit_run(s, i), want, "{}", String::from_utf8_lossy(s));
+    }
+}

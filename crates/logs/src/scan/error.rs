@@ -103,7 +103,7 @@ impl Default for ErrorAcc {
             in_window: true,
             recent: VecDeque::new(),
             pending: Vec::new(),
-            tc: TimeCache::default(),
+            tc: TimeCache::without_ids(),
         }
     }
 }

@@ -276,9 +276,13 @@ pub(crate) fn parse_head<'a>(
     }
     let mut body = &raw[body_start..];
     if body.first() == Some(&b'*') {
-        let (n, end) = digits(body, 1);
+        let end = digit_run(body, 1);
         if end > 1 && body.get(end) == Some(&b' ') {
-            e.conn = Some(n);
+            // The scanner reads the number only for the few entries that
+            // need it (see `conn_before`).
+            if !tc.skip_ids {
+                e.conn = Some(digits(body, 1).0);
+            }
             body = &body[end + 1..];
         }
     }
@@ -412,6 +416,18 @@ fn parse_header(b: &[u8], tc: &mut TimeCache) -> Option<(LocalTime, Level, u32, 
         (digits(b, 23 + len).0, digits(b, i + 1).0)
     };
     Some((time, level, u32::try_from(pid).ok()?, tid, k))
+}
+
+/// The `*N` connection number written just before `body` (a suffix of
+/// `raw`), for parsers that skipped it.
+pub(crate) fn conn_before(raw: &[u8], body: &[u8]) -> Option<u64> {
+    let off = (body.as_ptr() as usize).checked_sub(raw.as_ptr() as usize)?;
+    let head = raw.get(..off)?.strip_suffix(b" ")?;
+    let n = head.iter().rev().take_while(|c| c.is_ascii_digit()).count();
+    if n == 0 || head.get(head.len() - n - 1) != Some(&b'*') {
+        return None;
+    }
+    Some(digits(head, head.len() - n).0)
 }
 
 /// Digits (at most 19 of them, so no overflow) → number.

@@ -278,6 +278,9 @@ impl ErrorAcc {
             return;
         }
         let known = body.and_then(catalog::templates::lookup);
+        if let Some(b) = body {
+            e.conn = crate::error::conn_before(raw, b);
+        }
         let fields = match (body, known) {
             (Some(b), Some(t)) => split_known(&mut e, b, t),
             (Some(b), None) => split_body(&mut e, b),

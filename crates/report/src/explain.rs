@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use badgateway_logs::Explanation;
+use badgateway_logs::catalog::Kind;
 
 use crate::escape::neutralize_str as clean;
 use crate::logs::Style;
@@ -19,6 +20,10 @@ pub fn render_text(x: &Explanation, st: &Style) -> String {
         );
     }
     let verdict = match x.cause {
+        _ if x.kind == Kind::NoLiveUpstreams => {
+            "a symptom (an upstream error): the root cause is whatever disabled the group's servers"
+                .to_owned()
+        }
         Some(c) if x.upstream_error => format!(
             "{} — {} (an upstream error)",
             st.cause(c.code()).trim_end(),
@@ -44,7 +49,7 @@ pub fn render_text(x: &Explanation, st: &Style) -> String {
             let _ = writeln!(out, "            {m}");
         }
     }
-    let _ = writeln!(out, "  client:   got {}", x.client_status_text);
+    let _ = writeln!(out, "  result:   the client got {}", x.client_status_text);
     let c = &x.context;
     if let Some(p) = &c.peer {
         let scheme = c.scheme.as_deref().unwrap_or("");

@@ -3,10 +3,18 @@
 //! missing nginx fails them instead of skipping.
 
 mod backends;
+mod config;
+mod config_corpus;
 mod explain;
 mod harness;
+mod lab_backend;
+mod lab_scenarios;
 mod logs;
 mod logs_hostile;
 mod logs_inputs;
 mod logs_phpfpm;
+mod probe;
+mod route_backend;
+mod route_cli;
+mod route_vs_nginx;
 mod util;

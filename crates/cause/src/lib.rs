@@ -96,6 +96,13 @@ causes! {
     Unknown => "unknown", "unattributed upstream failure";
 }
 
+#[allow(clippy::derivable_impls)] // the enum comes from a macro table
+impl Default for Cause {
+    fn default() -> Self {
+        Cause::Unknown
+    }
+}
+
 impl fmt::Display for Cause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())

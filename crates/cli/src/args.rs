@@ -74,11 +74,32 @@ pub enum Command {
     Watch(WatchArgs),
     /// Reproduce a named failure with a private nginx and a faulty backend, then diagnose it.
     Lab(LabArgs),
+    /// Run the lab's fault-injecting backend (used by `lab` and the tests).
+    #[command(hide = true)]
+    LabBackend(LabBackendArgs),
 }
 
 /// `badgateway diagnose`.
 #[derive(Debug, Args)]
-pub struct DiagnoseArgs {}
+pub struct DiagnoseArgs {
+    /// Probe timeout per phase, in seconds.
+    #[arg(long, default_value = "1.5", value_name = "SECONDS")]
+    pub timeout: f64,
+    /// Assume this nginx version for version-dependent defaults (default: the installed nginx's).
+    #[arg(long, value_name = "X.Y.Z")]
+    pub nginx_version: Option<String>,
+    /// Config and logs only: no probes and no inspection of this host (for a
+    /// config and logs copied from another machine).
+    #[arg(long)]
+    pub offline: bool,
+    /// Also run `nginx -t` to see whether the config on disk would load (it
+    /// may create log files the config names that do not exist yet).
+    #[arg(long)]
+    pub nginx_test: bool,
+    /// Read these error/access logs instead of the ones the config names.
+    #[arg(long = "log", value_name = "FILE")]
+    pub logs: Vec<PathBuf>,
+}
 
 /// `badgateway logs FILE...`.
 #[derive(Debug, Args)]
@@ -134,18 +155,33 @@ pub struct ConfigArgs {
     /// Assume this nginx version for version-dependent defaults (default: the installed nginx's).
     #[arg(long, value_name = "X.Y.Z")]
     pub nginx_version: Option<String>,
+    /// Do not compare with this host (socket paths, listeners): for a config from another machine.
+    #[arg(long)]
+    pub no_host: bool,
 }
 
 /// `badgateway route URL`.
 #[derive(Debug, Args)]
+#[command(after_help = "\
+The config is read from --config FILE (a main config file or an `nginx -T` dump); \
+without --config, /etc/nginx/nginx.conf. Nothing else is touched: no file, socket or \
+DNS name is looked at, so what depends on them (try_files, `if (-f ...)`, \
+$remote_addr) is reported as uncertain or as an alternative outcome.
+
+The URL is where the client connects (use an IP address to pick a listen address) \
+and what it sends: the path and query go to nginx byte for byte, dot segments \
+included. --header Host:NAME sends another Host header.
+
+Exit status: 0 when the route resolves (proxied, or answered by nginx itself), \
+1 when no server listens where the URL points, 2 for a bad URL or config.")]
 pub struct RouteArgs {
-    /// The request URL (http://host[:port]/path?query).
+    /// The request URL (http[s]://host[:port]/path?query).
     pub url: String,
     /// Request method.
     #[arg(long, default_value = "GET", value_name = "M")]
     pub method: String,
-    /// Extra request header (repeatable).
-    #[arg(long = "header", value_name = "H:V")]
+    /// Extra request header, "Name: value" (repeatable; Host overrides the URL's host).
+    #[arg(long = "header", short = 'H', value_name = "H:V")]
     pub headers: Vec<String>,
 }
 
@@ -154,9 +190,33 @@ pub struct RouteArgs {
 pub struct ProbeArgs {
     /// 127.0.0.1:8000, http://…, https://…, unix:/path, fastcgi://…, uwsgi://…, scgi://…, grpc://….
     pub target: String,
-    /// Timeout per probe phase, in seconds.
+    /// Timeout per probe phase (connect, TLS handshake, read), in seconds.
     #[arg(long, default_value = "1.5", value_name = "SECONDS")]
     pub timeout: f64,
+    /// Send SNI, as with `proxy_ssl_server_name on` (nginx sends none by default).
+    #[arg(long)]
+    pub sni: bool,
+    /// The name checked against the certificate and sent as SNI (`proxy_ssl_name`).
+    #[arg(long, value_name = "NAME")]
+    pub ssl_name: Option<String>,
+    /// Trust anchors for the verification result (`proxy_ssl_trusted_certificate`).
+    #[arg(long, value_name = "FILE")]
+    pub trusted_certificate: Option<PathBuf>,
+    /// PHP-FPM `ping.path`: send a real FastCGI request for it instead of FCGI_GET_VALUES.
+    #[arg(long, value_name = "PATH")]
+    pub ping_path: Option<String>,
+    /// Header buffer in force (`proxy_buffer_size`, `fastcgi_buffer_size`…), e.g. 4k, 16k.
+    #[arg(long, value_name = "SIZE")]
+    pub buffer_size: Option<String>,
+    /// The nginx worker's user (the `user` directive): check unix-socket access as this user.
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// The `user` directive's group (default: the group named like the user).
+    #[arg(long, value_name = "GROUP", requires = "user")]
+    pub group: Option<String>,
+    /// Do not open extra connections to identify the peer's protocol.
+    #[arg(long)]
+    pub no_identify: bool,
 }
 
 /// `badgateway watch`.
@@ -168,4 +228,14 @@ pub struct WatchArgs {}
 pub struct LabArgs {
     /// Scenario name (list them when absent).
     pub scenario: Option<String>,
+}
+
+/// `badgateway lab-backend LISTEN FAULT` (hidden).
+#[derive(Debug, Args)]
+pub struct LabBackendArgs {
+    /// `IP:PORT` or `unix:/path`.
+    pub listen: String,
+    /// ok, status:N, close, reset, slow:MS, huge-headers:BYTES, invalid-header,
+    /// bad-chunked, garbage, keepalive-drop, crash-after:N.
+    pub fault: String,
 }

@@ -1,3 +1,301 @@
-//! The correlation engine: takes the config model, log evidence, probe
-//! outcomes and host facts as plain values and returns ranked findings with
-//! SPEC cause codes. It performs no I/O, so every rule is a unit test.
+//! The correlation engine: takes what is known about an nginx — its
+//! upstream inventory from the config, log evidence, probe outcomes, host
+//! facts, config lint findings — as plain values ([`evidence`]) and returns
+//! ranked findings with SPEC cause codes ([`finding`]). It performs no I/O,
+//! so every rule is a unit test over values.
+//!
+//! Ranking: the cause of the most user-visible failures first; among those,
+//! what fails right now before what has recovered; symptoms never outrank
+//! their cause (the log engine already attributes `no live upstreams` to the
+//! failures that disabled the peers).
+
+pub mod context;
+pub mod evidence;
+pub mod finding;
+pub mod rules;
+
+use badgateway_cause::{Cause, Severity};
+
+pub use context::Ctx;
+pub use evidence::Evidence;
+pub use finding::{Diagnosis, Finding, Proof};
+
+/// Diagnose: evidence in, ranked findings out.
+pub fn diagnose(ev: &Evidence) -> Diagnosis {
+    let ctx = Ctx::new(ev);
+    let mut findings: Vec<Finding> = ev
+        .log
+        .groups
+        .iter()
+        .map(|g| rules::from_log(&ctx, g))
+        .collect();
+    findings.extend(access_findings(ev));
+    let logged: Vec<String> = ev
+        .log
+        .groups
+        .iter()
+        .filter_map(|g| g.upstream.clone())
+        .collect();
+    findings.extend(rules::from_probes(&ctx, &logged));
+    let mut covered = logged.clone();
+    covered.extend(findings.iter().filter_map(|f| f.upstream.clone()));
+    findings.extend(rules::from_host_paths(&ctx, &covered));
+    findings.extend(stale_config(ev, &findings));
+    let mut findings = merge(findings);
+    add_lints(ev, &mut findings);
+    rank(&mut findings);
+    Diagnosis {
+        findings,
+        checked: checked(ev),
+        not_checked: ev.not_checked.clone(),
+    }
+}
+
+fn access_findings(ev: &Evidence) -> Vec<Finding> {
+    let Some(a) = &ev.log.access else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for b in &a.backend_errors {
+        out.push(Finding {
+            cause: Cause::BackendReturnedError,
+            severity: Severity::Critical,
+            confidence: 0.9,
+            upstream: Some(b.upstream.clone()),
+            locations: Vec::new(),
+            summary: format!(
+                "The {} responses came from {} itself; nginx only passed them on (no error in nginx's log for them).",
+                b.status, b.upstream
+            ),
+            evidence: vec![Proof {
+                kind: "access-log",
+                text: b.sample.clone(),
+                count: Some(b.count),
+                first: None,
+                last: None,
+            }],
+            fix: format!(
+                "nginx is not the broken hop: read {}'s own log — its own dependency (database, API, a proxy behind it) is failing.",
+                b.upstream
+            ),
+            failed_requests: b.count,
+            live: false,
+        });
+    }
+    for b in &a.cached_errors {
+        out.push(Finding {
+            cause: Cause::CachedError,
+            severity: Severity::Critical,
+            confidence: 0.9,
+            upstream: Some(b.upstream.clone()),
+            locations: Vec::new(),
+            summary: format!("nginx serves a cached {} response although the backend may have recovered.", b.status),
+            evidence: vec![Proof {
+                kind: "access-log",
+                text: b.sample.clone(),
+                count: Some(b.count),
+                first: None,
+                last: None,
+            }],
+            fix: "Do not cache errors: limit `proxy_cache_valid` to `200 301 302` (no `any`), and purge the cached entry.".into(),
+            failed_requests: b.count,
+            live: false,
+        });
+    }
+    out
+}
+
+fn stale_config(ev: &Evidence, found: &[Finding]) -> Vec<Finding> {
+    let Some(st) = &ev.host.stale else {
+        return Vec::new();
+    };
+    let test_failed = st.test.as_ref().is_some_and(|(ok, _)| !ok);
+    if st.newer_files.is_empty() && !test_failed {
+        return Vec::new();
+    }
+    // errors for addresses the config on disk no longer names: the running
+    // nginx is still using the old config
+    let known: Vec<&str> = ev
+        .upstreams
+        .iter()
+        .flat_map(|u| {
+            std::iter::once(u.name.as_str()).chain(u.peers.iter().map(|p| p.address.as_str()))
+        })
+        .collect();
+    let orphaned: u64 = ev
+        .log
+        .groups
+        .iter()
+        .filter(|g| g.upstream.as_deref().is_some_and(|u| !known.contains(&u)))
+        .map(|g| g.failed_requests.unwrap_or(g.count))
+        .sum();
+    let mut evidence: Vec<Proof> = st
+        .newer_files
+        .iter()
+        .map(|f| {
+            Proof::fact(
+                "host",
+                format!(
+                    "{f} changed after nginx loaded its config ({})",
+                    st.loaded_at
+                ),
+            )
+        })
+        .collect();
+    if let Some((ok, msg)) = &st.test {
+        evidence.push(Proof::fact(
+            "host",
+            format!("nginx -t: {}{msg}", if *ok { "ok " } else { "FAILS: " }),
+        ));
+    }
+    let summary = if test_failed {
+        "The config on disk does not pass `nginx -t`: a reload failed or would fail, so nginx keeps running the old config.".to_owned()
+    } else {
+        format!(
+            "nginx runs a config older than the files on disk (loaded {}): the fix was never reloaded.",
+            st.loaded_at
+        )
+    };
+    let _ = found;
+    vec![Finding {
+        cause: Cause::StaleConfig,
+        severity: if orphaned > 0 || test_failed {
+            Severity::Critical
+        } else {
+            Severity::Warning
+        },
+        confidence: if orphaned > 0 { 0.95 } else { 0.8 },
+        upstream: None,
+        locations: st.newer_files.clone(),
+        summary,
+        evidence,
+        fix: if test_failed {
+            "Fix the error `nginx -t` reports, then `nginx -t && nginx -s reload` (or `systemctl reload nginx`).".into()
+        } else {
+            "Reload nginx: `nginx -t && nginx -s reload` (or `systemctl reload nginx`).".into()
+        },
+        failed_requests: orphaned,
+        live: true,
+    }]
+}
+
+/// Config findings: one that names a directive a finding already rests on
+/// (same cause, same `file:line`) becomes evidence of it; the others are
+/// findings of their own (latent risks, ranked after observed failures).
+fn add_lints(ev: &Evidence, findings: &mut Vec<Finding>) {
+    let mut rest = Vec::new();
+    for l in &ev.lints {
+        let proof = Proof::fact("config", format!("{}: {} [{}]", l.at, l.message, l.code));
+        match findings
+            .iter_mut()
+            .find(|f| Some(f.cause) == l.cause && f.locations.contains(&l.at))
+        {
+            Some(f) => f.evidence.push(proof),
+            None => rest.push(l),
+        }
+    }
+    let extra: Vec<Finding> = rest
+        .into_iter()
+        .filter_map(|l| {
+            let cause = l.cause?;
+            Some(Finding {
+                cause,
+                severity: l.severity,
+                confidence: 0.5,
+                upstream: None,
+                locations: vec![l.at.clone()],
+                summary: l.message.clone(),
+                evidence: vec![Proof::fact(
+                    "config",
+                    format!("{}: {} [{}]", l.at, l.message, l.code),
+                )],
+                fix: l.fix.clone(),
+                failed_requests: 0,
+                live: false,
+            })
+        })
+        .collect();
+    findings.extend(merge(extra));
+}
+
+/// One finding per (cause, upstream): counts add up, evidence is pooled.
+fn merge(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::new();
+    for f in findings {
+        let same = out.iter_mut().find(|o| {
+            o.cause == f.cause
+                && o.upstream == f.upstream
+                && (o.upstream.is_some() || o.summary == f.summary)
+        });
+        match same {
+            Some(o) => {
+                o.failed_requests += f.failed_requests;
+                o.live |= f.live;
+                o.confidence = o.confidence.max(f.confidence);
+                o.severity = o.severity.max(f.severity);
+                for e in f.evidence {
+                    if !o
+                        .evidence
+                        .iter()
+                        .any(|x| x.kind == e.kind && x.text == e.text)
+                    {
+                        o.evidence.push(e);
+                    }
+                }
+                for l in f.locations {
+                    if !o.locations.contains(&l) {
+                        o.locations.push(l);
+                    }
+                }
+            }
+            None => out.push(f),
+        }
+    }
+    out
+}
+
+/// Most user-visible failures first; failing now before recovered.
+fn rank(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        let key = |f: &Finding| {
+            (
+                f.severity,
+                f.failed_requests > 0,
+                f.live,
+                f.failed_requests,
+                (f.confidence * 1000.0) as u32,
+            )
+        };
+        key(b).cmp(&key(a))
+    });
+}
+
+fn checked(ev: &Evidence) -> Vec<String> {
+    let mut c = Vec::new();
+    if let Some(cfg) = &ev.nginx.config {
+        let peers: usize = ev.upstreams.iter().map(|u| u.peers.len()).sum();
+        c.push(format!(
+            "config {cfg}: {} upstreams, {peers} backend addresses",
+            ev.upstreams.len()
+        ));
+    }
+    if !ev.log.files.is_empty() {
+        let window = ev
+            .log
+            .window
+            .as_ref()
+            .map(|(a, b)| format!(" from {a} to {b}"))
+            .unwrap_or_default();
+        c.push(format!("error logs {}{window}", ev.log.files.join(", ")));
+    }
+    if !ev.probes.is_empty() {
+        c.push(format!("probed {} backend addresses", ev.probes.len()));
+    }
+    if ev.host.inspected {
+        c.push("host: listening sockets, unix sockets, PHP-FPM pools, limits".into());
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests;

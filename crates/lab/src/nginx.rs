@@ -68,7 +68,7 @@ pub const LAB_LOG_FORMAT: &str = concat!(
     r#"'$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent ' "#,
     r#"'"$http_referer" "$http_user_agent" ua="$upstream_addr" us="$upstream_status" ' "#,
     r#"'urt="$upstream_response_time" uct="$upstream_connect_time" ' "#,
-    r#"'uht="$upstream_header_time" ubr="$upstream_bytes_received"'"#
+    r#"'uht="$upstream_header_time" ubr="$upstream_bytes_received" ucs="$upstream_cache_status"'"#
 );
 
 impl NginxBuilder {
@@ -177,7 +177,7 @@ impl NginxBuilder {
         format!(
             "daemon off;\nmaster_process on;\nworker_processes {workers};\npid {p}/nginx.pid;\n\
              error_log {p}/logs/error.log {level};\n{main}\n\
-             events {{\n    worker_connections 256;\n{events}\n}}\n\
+             events {{\n{wc}{events}\n}}\n\
              http {{\n    log_format lab {fmt};\n    access_log {p}/logs/access.log lab;\n\
              \x20   client_body_temp_path {p}/tmp/body;\n    proxy_temp_path {p}/tmp/proxy;\n\
              \x20   fastcgi_temp_path {p}/tmp/fastcgi;\n    uwsgi_temp_path {p}/tmp/uwsgi;\n\
@@ -186,6 +186,11 @@ impl NginxBuilder {
             level = self.error_level,
             main = subst(&self.main),
             events = subst(&self.events),
+            wc = if self.events.contains("worker_connections") {
+                ""
+            } else {
+                "    worker_connections 256;\n"
+            },
             fmt = self.access_format,
             http = subst(&self.http),
         )

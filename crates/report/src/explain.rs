@@ -6,8 +6,9 @@ use std::fmt::Write;
 use badgateway_logs::Explanation;
 use badgateway_logs::catalog::Kind;
 
+use crate::Style;
 use crate::escape::neutralize_str as clean;
-use crate::logs::Style;
+use crate::logs::LogStyle;
 
 /// The text explanation of one entry.
 pub fn render_text(x: &Explanation, st: &Style) -> String {

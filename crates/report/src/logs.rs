@@ -12,6 +12,7 @@ use badgateway_logs::LogReport;
 use badgateway_logs::catalog::{self, Kind};
 use badgateway_logs::report::{CauseReport, NamedCount, Timeline};
 
+use crate::Style;
 use crate::escape::neutralize_str as clean;
 
 /// Rows in the verdict and top lists.
@@ -595,60 +596,41 @@ pub fn render_markdown(r: &LogReport) -> String {
     out
 }
 
-// Minimal terminal styling (bold, colours) that degrades to plain text,
-// and number formatting, shared with the `explain` renderer.
+// Styling helpers for the log report, on the shared `Style`.
 
-/// Whether and how to style text output.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Style {
-    /// Emit ANSI colours and bold.
-    pub color: bool,
+/// The extra looks the log and explain renderers use.
+pub trait LogStyle {
+    /// A section heading.
+    fn head(&self, s: &str) -> String;
+    /// A cause code, padded to a column first.
+    fn cause(&self, s: &str) -> String;
+    /// Bad news.
+    fn bad(&self, s: &str) -> String;
+    /// Good news.
+    fn good(&self, s: &str) -> String;
+    /// A warning heading.
+    fn warn(&self, s: &str) -> String;
 }
 
-impl Style {
-    fn sgr(&self, code: &str, s: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s.to_owned()
-        }
+impl LogStyle for Style {
+    fn head(&self, s: &str) -> String {
+        self.paint("1", s)
     }
 
-    /// A section heading.
-    pub fn head(&self, s: &str) -> String {
-        self.sgr("1", s)
+    fn cause(&self, s: &str) -> String {
+        self.paint("1;33", &format!("{s:<22}"))
     }
 
-    /// Bold.
-    pub fn bold(&self, s: &str) -> String {
-        self.sgr("1", s)
+    fn bad(&self, s: &str) -> String {
+        self.paint("1;31", s)
     }
 
-    /// A cause code (padded by the caller after styling would break
-    /// alignment, so it pads first).
-    pub fn cause(&self, s: &str) -> String {
-        let padded = format!("{s:<22}");
-        self.sgr("1;33", &padded)
+    fn good(&self, s: &str) -> String {
+        self.paint("32", s)
     }
 
-    /// Bad news.
-    pub fn bad(&self, s: &str) -> String {
-        self.sgr("1;31", s)
-    }
-
-    /// Good news.
-    pub fn good(&self, s: &str) -> String {
-        self.sgr("32", s)
-    }
-
-    /// A warning heading.
-    pub fn warn(&self, s: &str) -> String {
-        self.sgr("1;35", s)
-    }
-
-    /// Less important text (raw lines).
-    pub fn dim(&self, s: &str) -> String {
-        self.sgr("2", s)
+    fn warn(&self, s: &str) -> String {
+        self.paint("1;35", s)
     }
 }
 

@@ -1,11 +1,10 @@
 //! `badgateway explain`: one error-log line (argument or stdin) explained.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{Read, Write};
 
 use badgateway_logs::explain::{entries, explain};
-use badgateway_report::Format;
 use badgateway_report::explain::{render_markdown, render_text};
-use badgateway_report::logs::Style;
+use badgateway_report::{Format, Style};
 
 use crate::args::{Common, ExplainArgs};
 use crate::exit::{CmdResult, Failure, Outcome};
@@ -33,9 +32,7 @@ pub fn run(args: &ExplainArgs, common: &Common) -> CmdResult {
         ));
     }
     let xs: Vec<_> = lines.iter().take(MAX_ENTRIES).map(|l| explain(l)).collect();
-    let color = !common.no_color
-        && std::env::var_os("NO_COLOR").is_none()
-        && std::io::stdout().is_terminal();
+    let style = Style::for_stdout(common.no_color);
     let out = match common.format {
         Format::Json => {
             let v = if xs.len() == 1 {
@@ -52,7 +49,7 @@ pub fn run(args: &ExplainArgs, common: &Common) -> CmdResult {
             .join("\n---\n\n"),
         Format::Text => xs
             .iter()
-            .map(|x| render_text(x, &Style { color }))
+            .map(|x| render_text(x, &style))
             .collect::<Vec<_>>()
             .join("\n────────\n\n"),
         Format::Sarif => {

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use badgateway_logs::time::parse_when;
 use badgateway_logs::{Input, LocalTime, Options, Progress, analyze};
-use badgateway_report::logs::{Style, render_markdown, render_text};
-use badgateway_report::{Format, neutralize_str};
+use badgateway_report::logs::{render_markdown, render_text};
+use badgateway_report::{Format, Style, neutralize_str};
 
 use crate::args::{Common, LogsArgs};
 use crate::exit::{CmdResult, Failure, Outcome};
@@ -89,15 +89,13 @@ pub fn run(args: &LogsArgs, common: &Common) -> CmdResult {
             eprintln!("badgateway: warning: {}", neutralize_str(w));
         }
     }
-    let color = !common.no_color
-        && std::env::var_os("NO_COLOR").is_none()
-        && std::io::stdout().is_terminal();
+    let style = Style::for_stdout(common.no_color);
     let out = match common.format {
         Format::Json => {
             serde_json::to_string_pretty(&report).map_err(|e| Failure::Input(e.to_string()))? + "\n"
         }
         Format::Markdown => render_markdown(&report),
-        _ => render_text(&report, &Style { color }),
+        _ => render_text(&report, &style),
     };
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(out.as_bytes());

@@ -24,5 +24,6 @@ pub fn run(cli: Cli) -> CmdResult {
         Command::Probe(a) => probe::run(a, common),
         Command::Watch(a) => watch::run(a, common),
         Command::Lab(a) => lab::run(a, common),
+        Command::LabBackend(a) => lab::run_backend(a),
     }
 }

@@ -1,0 +1,108 @@
+//! Indexes over the evidence that the rules share: which upstream owns a
+//! peer, the probe of an address, what listens on a port.
+
+use std::net::IpAddr;
+
+use crate::evidence::{Evidence, Listener, Peer, ProbeResult, Upstream, split_ip_port};
+
+/// Read-only lookups over one [`Evidence`].
+pub struct Ctx<'a> {
+    /// The evidence.
+    pub ev: &'a Evidence,
+}
+
+impl<'a> Ctx<'a> {
+    /// Wrap the evidence.
+    pub fn new(ev: &'a Evidence) -> Self {
+        Ctx { ev }
+    }
+
+    /// The upstream (and peer) that `addr` belongs to; `addr` may also be a
+    /// group name (from `no live upstreams`).
+    pub fn upstream_of(&self, addr: &str) -> Option<(&'a Upstream, Option<&'a Peer>)> {
+        for u in &self.ev.upstreams {
+            if let Some(p) = u.peers.iter().find(|p| p.address == addr) {
+                return Some((u, Some(p)));
+            }
+        }
+        self.ev
+            .upstreams
+            .iter()
+            .find(|u| u.name.eq_ignore_ascii_case(addr))
+            .map(|u| (u, None))
+    }
+
+    /// The probe of `addr`, when one ran.
+    pub fn probe(&self, addr: &str) -> Option<&'a ProbeResult> {
+        self.ev.probes.iter().find(|p| p.address == addr)
+    }
+
+    /// Whether host facts were gathered (else listener-based rules abstain).
+    pub fn host_inspected(&self) -> bool {
+        self.ev.host.inspected
+    }
+
+    /// Listeners that would accept a connection to `ip:port`.
+    pub fn listening_at(&self, ip: IpAddr, port: u16) -> Vec<&'a Listener> {
+        self.ev
+            .host
+            .listeners
+            .iter()
+            .filter(|l| match split_ip_port(&l.address) {
+                Some((lip, lport)) => lport == port && covers(lip, ip),
+                None => false,
+            })
+            .collect()
+    }
+
+    /// TCP listeners on `port` at any address.
+    pub fn listening_on_port(&self, port: u16) -> Vec<&'a Listener> {
+        self.ev
+            .host
+            .listeners
+            .iter()
+            .filter(|l| split_ip_port(&l.address).is_some_and(|(_, p)| p == port))
+            .collect()
+    }
+
+    /// TCP listeners reachable at `ip` (or a wildcard) on ports within
+    /// `spread` of `port`, other than `port`, that are not nginx itself.
+    pub fn listening_nearby(&self, ip: IpAddr, port: u16, spread: u16) -> Vec<&'a Listener> {
+        self.ev
+            .host
+            .listeners
+            .iter()
+            .filter(|l| {
+                let Some((lip, lport)) = split_ip_port(&l.address) else {
+                    return false;
+                };
+                lport != port
+                    && lport.abs_diff(port) <= spread
+                    && covers(lip, ip)
+                    && !l.process.as_deref().is_some_and(|p| p.starts_with("nginx"))
+            })
+            .collect()
+    }
+
+    /// Whether a unix socket at `path` has a listener.
+    pub fn unix_listening(&self, path: &str) -> bool {
+        self.ev
+            .host
+            .listeners
+            .iter()
+            .any(|l| l.address.strip_prefix("unix:") == Some(path))
+    }
+}
+
+/// Whether a socket bound to `bound` accepts connections to `dest`.
+/// A wildcard accepts every address of its family; `[::]` also accepts
+/// IPv4 on Linux's default dual-stack setting.
+pub fn covers(bound: IpAddr, dest: IpAddr) -> bool {
+    if bound == dest {
+        return true;
+    }
+    match bound {
+        IpAddr::V4(b) => b.is_unspecified() && dest.is_ipv4(),
+        IpAddr::V6(b) => b.is_unspecified(),
+    }
+}

@@ -1,0 +1,395 @@
+//! Rule tests over plain values: each builds the evidence of one failure and
+//! checks the cause, the ranking and the concrete fix.
+
+use badgateway_cause::{Cause, Severity};
+
+use crate::diagnose;
+use crate::evidence::*;
+
+fn upstream(name: &str, protocol: &str, peers: &[&str]) -> Upstream {
+    Upstream {
+        name: name.into(),
+        explicit: peers.len() > 1,
+        protocol: protocol.into(),
+        peers: peers
+            .iter()
+            .map(|a| Peer {
+                address: (*a).into(),
+                defined_at: Some("nginx.conf:20".into()),
+                ..Peer::default()
+            })
+            .collect(),
+        used_at: vec!["sites/app.conf:14".into()],
+        ..Upstream::default()
+    }
+}
+
+fn group(cause: Cause, kind: &str, upstream: &str, schema: &str, count: u64) -> LogGroup {
+    LogGroup {
+        cause,
+        kind: kind.into(),
+        upstream: Some(upstream.into()),
+        schema: Some(schema.into()),
+        status: Some(if cause == Cause::UpstreamTimeout {
+            504
+        } else {
+            502
+        }),
+        count,
+        first: "2026/11/21 16:03:07".into(),
+        last: "2026/11/21 16:05:30".into(),
+        sample: format!(
+            "2026/11/21 16:05:30 [error] 1#1: *1 {kind} … upstream: \"{schema}{upstream}\""
+        ),
+        ..LogGroup::default()
+    }
+}
+
+fn probe(addr: &str, connect: &str, protocol: Option<&str>) -> ProbeResult {
+    ProbeResult {
+        address: addr.into(),
+        connect: connect.into(),
+        protocol: protocol.map(str::to_owned),
+        ..ProbeResult::default()
+    }
+}
+
+fn listener(addr: &str, process: &str) -> Listener {
+    Listener {
+        address: addr.into(),
+        process: Some(process.into()),
+        pid: Some(4242),
+    }
+}
+
+#[test]
+fn missing_php_socket_names_the_one_that_exists() {
+    let mut ev = Evidence::default();
+    ev.upstreams.push(upstream(
+        "unix:/run/php/php8.1-fpm.sock",
+        "fastcgi",
+        &["unix:/run/php/php8.1-fpm.sock"],
+    ));
+    ev.log.groups.push(group(
+        Cause::SocketMissing,
+        "connect-enoent",
+        "unix:/run/php/php8.1-fpm.sock",
+        "fastcgi://",
+        277,
+    ));
+    ev.host.inspected = true;
+    ev.host.php_pools.push(PhpPool {
+        name: "www".into(),
+        defined_at: "/etc/php/8.2/fpm/pool.d/www.conf:41".into(),
+        listen: "/run/php/php8.2-fpm.sock".into(),
+        ..PhpPool::default()
+    });
+    let d = diagnose(&ev);
+    let f = &d.findings[0];
+    assert_eq!(f.cause, Cause::SocketMissing);
+    assert_eq!(f.severity, Severity::Critical);
+    assert_eq!(f.failed_requests, 277);
+    assert!(
+        f.summary.contains("/run/php/php8.2-fpm.sock"),
+        "{}",
+        f.summary
+    );
+    assert!(
+        f.fix
+            .starts_with("fastcgi_pass unix:/run/php/php8.2-fpm.sock; at nginx.conf:20"),
+        "{}",
+        f.fix
+    );
+    assert!(d.has_problems());
+}
+
+#[test]
+fn refused_on_ipv6_while_backend_listens_on_ipv4_is_address_mismatch() {
+    let mut ev = Evidence::default();
+    ev.upstreams.push(upstream(
+        "localhost:8000",
+        "http",
+        &["[::1]:8000", "127.0.0.1:8000"],
+    ));
+    ev.log.groups.push(group(
+        Cause::UpstreamDown,
+        "connect-refused",
+        "[::1]:8000",
+        "http://",
+        40,
+    ));
+    ev.host.inspected = true;
+    ev.host
+        .listeners
+        .push(listener("127.0.0.1:8000", "gunicorn"));
+    ev.probes.push(probe("[::1]:8000", "refused", None));
+    let f = &diagnose(&ev).findings[0];
+    assert_eq!(f.cause, Cause::AddressMismatch);
+    assert!(
+        f.summary.contains("127.0.0.1:8000") && f.summary.contains("IPv4/IPv6"),
+        "{}",
+        f.summary
+    );
+    assert!(f.live);
+}
+
+#[test]
+fn refused_with_nothing_listening_is_upstream_down_and_recovery_lowers_severity() {
+    let mut ev = Evidence::default();
+    ev.upstreams
+        .push(upstream("127.0.0.1:9000", "http", &["127.0.0.1:9000"]));
+    ev.log.groups.push(group(
+        Cause::UpstreamDown,
+        "connect-refused",
+        "127.0.0.1:9000",
+        "http://",
+        5,
+    ));
+    ev.host.inspected = true;
+    ev.host.listeners.push(listener("0.0.0.0:80", "nginx"));
+    ev.probes.push(probe("127.0.0.1:9000", "refused", None));
+    let f = &diagnose(&ev).findings[0];
+    assert_eq!(
+        (f.cause, f.severity, f.live),
+        (Cause::UpstreamDown, Severity::Critical, true)
+    );
+    // the same history, but the backend accepts connections now
+    ev.probes[0].connect = "ok".into();
+    let f = &diagnose(&ev).findings[0];
+    assert_eq!(
+        (f.cause, f.severity, f.live),
+        (Cause::UpstreamDown, Severity::Warning, false)
+    );
+    assert!(f.summary.contains("accepts them again"), "{}", f.summary);
+}
+
+#[test]
+fn read_timeout_on_fastcgi_port_that_answers_http_is_a_protocol_mismatch() {
+    let mut ev = Evidence::default();
+    ev.upstreams
+        .push(upstream("127.0.0.1:8080", "fastcgi", &["127.0.0.1:8080"]));
+    ev.log.groups.push(group(
+        Cause::UpstreamTimeout,
+        "read-timeout",
+        "127.0.0.1:8080",
+        "fastcgi://",
+        9,
+    ));
+    let mut p = probe("127.0.0.1:8080", "ok", Some("http"));
+    p.server_header = Some("gunicorn".into());
+    ev.probes.push(p);
+    let f = &diagnose(&ev).findings[0];
+    assert_eq!(f.cause, Cause::ProtocolMismatch);
+    assert!(
+        f.fix.contains("proxy_pass http://127.0.0.1:8080"),
+        "{}",
+        f.fix
+    );
+    // without the probe it stays a timeout, with the timeout in force
+    ev.probes.clear();
+    ev.upstreams[0].settings.read_timeout = Some(Setting {
+        value: 60_000,
+        text: "60s".into(),
+        at: None,
+    });
+    let f = &diagnose(&ev).findings[0];
+    assert_eq!(f.cause, Cause::UpstreamTimeout);
+    assert!(f.summary.contains("60s"), "{}", f.summary);
+}
+
+#[test]
+fn premature_close_on_reused_keepalive_connections_is_a_keepalive_race() {
+    let mut ev = Evidence::default();
+    let mut u = upstream("app", "http", &["127.0.0.1:8000"]);
+    u.settings.keepalive = Some(16);
+    u.settings.http11 = true;
+    u.settings.connection_cleared = true;
+    ev.upstreams.push(u);
+    let mut g = group(
+        Cause::BackendCrash,
+        "premature-close",
+        "127.0.0.1:8000",
+        "http://",
+        12,
+    );
+    g.failed_requests = Some(0);
+    ev.log.groups.push(g);
+    ev.log.access = Some(AccessEvidence {
+        reused_retries: vec![("127.0.0.1:8000".into(), 12)],
+        ..AccessEvidence::default()
+    });
+    let f = &diagnose(&ev).findings[0];
+    assert_eq!(f.cause, Cause::KeepaliveRace);
+    assert!(f.fix.contains("keepalive_timeout"), "{}", f.fix);
+    // the same log lines without keepalive configured point to a crash
+    ev.upstreams[0].settings.keepalive = None;
+    assert_eq!(diagnose(&ev).findings[0].cause, Cause::BackendCrash);
+}
+
+#[test]
+fn no_live_upstreams_with_every_server_down_in_config() {
+    let mut ev = Evidence::default();
+    let mut u = upstream("app", "http", &["127.0.0.1:8000", "127.0.0.1:8001"]);
+    for p in &mut u.peers {
+        p.down = true;
+    }
+    ev.upstreams.push(u);
+    ev.log.groups.push(group(
+        Cause::Unknown,
+        "no-live-upstreams",
+        "app",
+        "http://",
+        30,
+    ));
+    let f = &diagnose(&ev).findings[0];
+    assert_eq!(f.cause, Cause::ServersMarkedDown);
+    assert!(f.fix.contains("Remove `down`"), "{}", f.fix);
+}
+
+#[test]
+fn ranking_follows_user_visible_failures() {
+    let mut ev = Evidence::default();
+    ev.upstreams.push(upstream(
+        "unix:/run/php/php8.1-fpm.sock",
+        "fastcgi",
+        &["unix:/run/php/php8.1-fpm.sock"],
+    ));
+    ev.upstreams.push(upstream(
+        "app",
+        "http",
+        &["127.0.0.1:8000", "127.0.0.1:8001"],
+    ));
+    ev.upstreams
+        .push(upstream("127.0.0.1:9100", "http", &["127.0.0.1:9100"]));
+    // the dead app server's failures are retried on the healthy one
+    ev.log.groups.push(group(
+        Cause::UpstreamDown,
+        "connect-refused",
+        "127.0.0.1:8001",
+        "http://",
+        12,
+    ));
+    ev.log.groups.push(group(
+        Cause::UpstreamTimeout,
+        "read-timeout",
+        "127.0.0.1:9100",
+        "http://",
+        15,
+    ));
+    ev.log.groups.push(group(
+        Cause::SocketMissing,
+        "connect-enoent",
+        "unix:/run/php/php8.1-fpm.sock",
+        "fastcgi://",
+        277,
+    ));
+    let d = diagnose(&ev);
+    let order: Vec<(Cause, u64)> = d
+        .findings
+        .iter()
+        .map(|f| (f.cause, f.failed_requests))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            (Cause::SocketMissing, 277),
+            (Cause::UpstreamTimeout, 15),
+            (Cause::UpstreamDown, 0)
+        ]
+    );
+    assert_eq!(d.findings[2].severity, Severity::Warning);
+}
+
+#[test]
+fn probe_failures_without_log_entries_are_findings_of_their_own() {
+    let mut ev = Evidence::default();
+    ev.upstreams
+        .push(upstream("127.0.0.1:7000", "http", &["127.0.0.1:7000"]));
+    ev.probes.push(probe("127.0.0.1:7000", "refused", None));
+    let d = diagnose(&ev);
+    assert_eq!(d.findings.len(), 1);
+    let f = &d.findings[0];
+    assert_eq!(
+        (f.cause, f.severity, f.live),
+        (Cause::UpstreamDown, Severity::Critical, true)
+    );
+    assert!(d.has_problems());
+    // a healthy probe gives nothing
+    ev.probes[0].connect = "ok".into();
+    ev.probes[0].protocol = Some("http".into());
+    let d = diagnose(&ev);
+    assert!(d.findings.is_empty());
+    assert!(!d.has_problems());
+}
+
+#[test]
+fn backend_made_errors_and_stale_config() {
+    let mut ev = Evidence::default();
+    ev.upstreams.push(upstream(
+        "unix:/run/php/php8.2-fpm.sock",
+        "fastcgi",
+        &["unix:/run/php/php8.2-fpm.sock"],
+    ));
+    ev.log.access = Some(AccessEvidence {
+        backend_errors: vec![BackendError {
+            upstream: "127.0.0.1:8000".into(),
+            status: 502,
+            count: 8,
+            sample: "\"GET /api HTTP/1.1\" 502 us=502".into(),
+        }],
+        ..AccessEvidence::default()
+    });
+    // errors for the old socket, which the config on disk no longer names
+    ev.log.groups.push(group(
+        Cause::SocketMissing,
+        "connect-enoent",
+        "unix:/run/php/php8.1-fpm.sock",
+        "fastcgi://",
+        20,
+    ));
+    ev.host.stale = Some(Stale {
+        loaded_at: "2026-11-21 09:00".into(),
+        newer_files: vec!["sites/app.conf".into()],
+        test: Some((true, String::new())),
+    });
+    let d = diagnose(&ev);
+    let causes: Vec<Cause> = d.findings.iter().map(|f| f.cause).collect();
+    assert!(causes.contains(&Cause::BackendReturnedError));
+    let stale = d
+        .findings
+        .iter()
+        .find(|f| f.cause == Cause::StaleConfig)
+        .unwrap();
+    assert_eq!(stale.failed_requests, 20);
+    assert!(stale.fix.contains("reload"));
+}
+
+#[test]
+fn a_group_whose_servers_all_fail_is_critical_and_lints_fold_into_findings() {
+    let mut ev = Evidence::default();
+    ev.upstreams.push(upstream(
+        "app",
+        "http",
+        &["127.0.0.1:8000", "127.0.0.1:8001"],
+    ));
+    ev.probes.push(probe("127.0.0.1:8000", "refused", None));
+    ev.probes.push(probe("127.0.0.1:8001", "refused", None));
+    ev.lints.push(ConfigIssue {
+        code: "loopback-not-listening".into(),
+        cause: Some(Cause::UpstreamDown),
+        severity: Severity::Critical,
+        at: "nginx.conf:20".into(),
+        message: "nothing listens on 127.0.0.1:8000".into(),
+        fix: "start the backend".into(),
+    });
+    let d = diagnose(&ev);
+    assert_eq!(d.findings.len(), 2, "{:#?}", d.findings);
+    assert!(d.findings.iter().all(|f| f.severity == Severity::Critical));
+    assert!(d.findings[0].evidence.iter().any(|e| e.kind == "config"));
+    // with one healthy server left, nginx's retries hide the dead one
+    ev.probes[1].connect = "ok".into();
+    ev.probes[1].protocol = Some("http".into());
+    let d = diagnose(&ev);
+    assert_eq!(d.findings.len(), 1);
+    assert_eq!(d.findings[0].severity, Severity::Warning);
+}

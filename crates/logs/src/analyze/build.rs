@@ -43,6 +43,16 @@ impl NoLiveAcc {
     }
 }
 
+/// Collect into a map, adding up values whose displayed names coincide
+/// (distinct raw bytes can print alike: a raw byte and its `\xHH` text).
+fn summed(pairs: impl IntoIterator<Item = (String, u64)>) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    for (k, v) in pairs {
+        *m.entry(k).or_default() += v;
+    }
+    m
+}
+
 fn labelled(row: &[u64; STATUS_LABELS.len()]) -> BTreeMap<String, u64> {
     STATUS_LABELS
         .iter()
@@ -109,11 +119,7 @@ fn backend(b: BackendAcc) -> BackendErrors {
             .iter()
             .map(|(k, v)| (k.to_string(), *v))
             .collect(),
-        by_upstream: b
-            .by_upstream
-            .iter()
-            .map(|(k, v)| (lossless(k), *v))
-            .collect(),
+        by_upstream: summed(b.by_upstream.iter().map(|(k, v)| (lossless(k), *v))),
         first: b.first,
         last: b.last,
         sample: b.sample.map(|s| lossless(&s)),
@@ -152,7 +158,7 @@ pub(crate) fn report(
     upstreams.sort_by(|a, b| b.1.count.cmp(&a.1.count).then_with(|| a.0.cmp(&b.0)));
     for (k, u) in &upstreams {
         if u.count > 0 {
-            rep.by_upstream.insert(lossless(k), u.count);
+            *rep.by_upstream.entry(lossless(k)).or_default() += u.count;
         }
     }
     let mut causes = Vec::new();
@@ -181,7 +187,7 @@ pub(crate) fn report(
                 .filter(|k| c.kinds[k.index()] > 0)
                 .map(|k| (k.as_str().to_owned(), c.kinds[k.index()]))
                 .collect(),
-            upstreams: ups.into_iter().collect(),
+            upstreams: summed(ups),
             first: c.first,
             last: c.last,
             sample: sample(c.sample),

@@ -104,21 +104,43 @@ pub struct DiagnoseArgs {
 /// `badgateway logs FILE...`.
 #[derive(Debug, Args)]
 pub struct LogsArgs {
-    /// Log files (plain, .gz, rotated sets, or - for stdin).
+    /// Log files: error and/or access logs, plain or .gz, rotated sets
+    /// (error.log error.log.1 error.log.2.gz), or - for stdin. The kind of
+    /// each is detected from its content.
     #[arg(required = true, value_name = "FILE")]
-    pub files: Vec<PathBuf>,
-    /// Only consider entries older than this.
+    pub files: Vec<String>,
+    /// Only consider entries up to this time (duration back from now like
+    /// 30m, or a timestamp).
     #[arg(long, value_name = "WHEN")]
     pub until: Option<String>,
-    /// The access log's log_format (when no config names it).
+    /// The access log's format: a built-in name (combined, main,
+    /// upstreaminfo) or the log_format text itself, as in nginx.conf
+    /// (e.g. '$remote_addr - … "$request" $status …').
     #[arg(long, value_name = "FORMAT")]
     pub log_format: Option<String>,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+    /// Seconds before a `no live upstreams` in which the failures that
+    /// disabled the group's servers are looked for (their fail_timeout).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub fail_timeout: u32,
+    /// Rows in top-N lists.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub top: usize,
+    /// An upstream group and its servers, as in the config
+    /// (`backend=10.0.0.1:80,10.0.0.2:80`; repeatable): lets `no live
+    /// upstreams` be attributed even when the `temporarily disabled`
+    /// warnings are not logged.
+    #[arg(long = "upstream-group", value_name = "NAME=ADDR,…")]
+    pub upstream_groups: Vec<String>,
 }
 
 /// `badgateway explain [LINE]`.
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
-    /// The error-log line (read from stdin when absent).
+    /// The error-log line (read from stdin when absent; several lines are
+    /// explained one by one).
     pub line: Option<String>,
 }
 

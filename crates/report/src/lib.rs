@@ -5,8 +5,10 @@
 pub mod config;
 pub mod diagnose;
 pub mod escape;
+pub mod explain;
 pub mod format;
 pub mod host;
+pub mod logs;
 pub mod probe;
 pub mod route;
 pub mod style;

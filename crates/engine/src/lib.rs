@@ -188,7 +188,7 @@ fn add_lints(ev: &Evidence, findings: &mut Vec<Finding>) {
         let proof = Proof::fact("config", format!("{}: {} [{}]", l.at, l.message, l.code));
         match findings
             .iter_mut()
-            .find(|f| Some(f.cause) == l.cause && f.locations.contains(&l.at))
+            .find(|f| Some(f.cause) == l.cause && rests_on(f, &l.at))
         {
             Some(f) => f.evidence.push(proof),
             None => rest.push(l),
@@ -216,6 +216,14 @@ fn add_lints(ev: &Evidence, findings: &mut Vec<Finding>) {
         })
         .collect();
     findings.extend(merge(extra));
+}
+
+/// Does the finding cite `file:line` (as a location or in its evidence)?
+fn rests_on(f: &Finding, at: &str) -> bool {
+    f.locations.iter().any(|l| l == at)
+        || f.evidence
+            .iter()
+            .any(|e| e.text.split_whitespace().any(|w| w == at))
 }
 
 /// One finding per (cause, upstream): counts add up, evidence is pooled.
@@ -286,7 +294,7 @@ fn checked(ev: &Evidence) -> Vec<String> {
             .as_ref()
             .map(|(a, b)| format!(" from {a} to {b}"))
             .unwrap_or_default();
-        c.push(format!("error logs {}{window}", ev.log.files.join(", ")));
+        c.push(format!("logs {}{window}", ev.log.files.join(", ")));
     }
     if !ev.probes.is_empty() {
         c.push(format!("probed {} backend addresses", ev.probes.len()));

@@ -72,7 +72,7 @@ fn missing_php_socket_names_the_one_that_exists() {
     ));
     ev.log.groups.push(group(
         Cause::SocketMissing,
-        "connect-enoent",
+        "socket_missing",
         "unix:/run/php/php8.1-fpm.sock",
         "fastcgi://",
         277,
@@ -113,7 +113,7 @@ fn refused_on_ipv6_while_backend_listens_on_ipv4_is_address_mismatch() {
     ));
     ev.log.groups.push(group(
         Cause::UpstreamDown,
-        "connect-refused",
+        "connect_refused",
         "[::1]:8000",
         "http://",
         40,
@@ -140,7 +140,7 @@ fn refused_with_nothing_listening_is_upstream_down_and_recovery_lowers_severity(
         .push(upstream("127.0.0.1:9000", "http", &["127.0.0.1:9000"]));
     ev.log.groups.push(group(
         Cause::UpstreamDown,
-        "connect-refused",
+        "connect_refused",
         "127.0.0.1:9000",
         "http://",
         5,
@@ -170,7 +170,7 @@ fn read_timeout_on_fastcgi_port_that_answers_http_is_a_protocol_mismatch() {
         .push(upstream("127.0.0.1:8080", "fastcgi", &["127.0.0.1:8080"]));
     ev.log.groups.push(group(
         Cause::UpstreamTimeout,
-        "read-timeout",
+        "read_timeout",
         "127.0.0.1:8080",
         "fastcgi://",
         9,
@@ -207,7 +207,7 @@ fn premature_close_on_reused_keepalive_connections_is_a_keepalive_race() {
     ev.upstreams.push(u);
     let mut g = group(
         Cause::BackendCrash,
-        "premature-close",
+        "premature_close",
         "127.0.0.1:8000",
         "http://",
         12,
@@ -236,7 +236,7 @@ fn no_live_upstreams_with_every_server_down_in_config() {
     ev.upstreams.push(u);
     ev.log.groups.push(group(
         Cause::Unknown,
-        "no-live-upstreams",
+        "no_live_upstreams",
         "app",
         "http://",
         30,
@@ -264,21 +264,21 @@ fn ranking_follows_user_visible_failures() {
     // the dead app server's failures are retried on the healthy one
     ev.log.groups.push(group(
         Cause::UpstreamDown,
-        "connect-refused",
+        "connect_refused",
         "127.0.0.1:8001",
         "http://",
         12,
     ));
     ev.log.groups.push(group(
         Cause::UpstreamTimeout,
-        "read-timeout",
+        "read_timeout",
         "127.0.0.1:9100",
         "http://",
         15,
     ));
     ev.log.groups.push(group(
         Cause::SocketMissing,
-        "connect-enoent",
+        "socket_missing",
         "unix:/run/php/php8.1-fpm.sock",
         "fastcgi://",
         277,
@@ -342,7 +342,7 @@ fn backend_made_errors_and_stale_config() {
     // errors for the old socket, which the config on disk no longer names
     ev.log.groups.push(group(
         Cause::SocketMissing,
-        "connect-enoent",
+        "socket_missing",
         "unix:/run/php/php8.1-fpm.sock",
         "fastcgi://",
         20,

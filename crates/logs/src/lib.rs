@@ -68,7 +68,7 @@ pub mod time;
 
 pub use analyze::{AnalyzeError, Detected, Options, Progress, analyze};
 pub use explain::{Explanation, explain};
-pub use read::{Input, InputError};
+pub use read::{Input, InputError, last_entry_time};
 pub use report::LogReport;
 pub use scan::Locator;
 pub use time::LocalTime;

@@ -141,6 +141,9 @@ pub struct ErrorLogReport {
     pub causes: Vec<CauseReport>,
     /// Upstream errors per upstream (peer or group), most frequent first.
     pub upstreams: Vec<UpstreamReport>,
+    /// Upstream errors per (upstream, cause, message kind), most frequent
+    /// first, each with its own sample: what the diagnosis reasons over.
+    pub groups: Vec<FailureGroup>,
     /// Upstream errors per `server:` (first server_name of the vhost).
     pub servers: Vec<NamedCount>,
     /// Upstream errors per location (only with a locator from the config).
@@ -202,6 +205,27 @@ pub struct UpstreamReport {
     pub first: Option<LocalTime>,
     /// Last error.
     pub last: Option<LocalTime>,
+}
+
+/// Upstream errors of one cause and message kind against one upstream.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailureGroup {
+    /// The upstream, as in `by_upstream`.
+    pub upstream: String,
+    /// A group name (from `no live upstreams`) rather than a peer.
+    pub group: bool,
+    /// The root cause.
+    pub cause: Cause,
+    /// The catalogue kind of the message.
+    pub kind: String,
+    /// Entries.
+    pub count: u64,
+    /// First entry time.
+    pub first: Option<LocalTime>,
+    /// Last entry time.
+    pub last: Option<LocalTime>,
+    /// The first entry, raw (invalid UTF-8 as `\xHH`; not neutralised).
+    pub sample: String,
 }
 
 /// A name with a count and a per-cause (or per-status) breakdown.
@@ -305,6 +329,8 @@ pub struct RetryReport {
     /// Of those, requests that retried the same address and succeeded: the
     /// signature of a stale keepalive connection (keepalive-race).
     pub recovered_same_peer: u64,
+    /// `recovered_same_peer` by the address that failed and then answered.
+    pub same_peer_by_upstream: BTreeMap<String, u64>,
     /// The most common retry chains of requests that ended in 5xx or were
     /// retried, most frequent first.
     pub chains: Vec<ChainReport>,

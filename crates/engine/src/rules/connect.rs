@@ -235,11 +235,23 @@ pub fn socket_missing(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
             d.summary = format!(
                 "The socket {path} does not exist: the backend is not running, or listens elsewhere."
             );
+            let start = match php_service(path) {
+                Some(s) => format!("Start the backend (`systemctl start {s}`)"),
+                None => "Start the backend".to_owned(),
+            };
             d.fix = format!(
-                "Start the backend (e.g. `systemctl start php8.2-fpm`) and make its `listen` match {path}, or change the path{site}. If it runs under systemd with PrivateTmp, sockets under /tmp are invisible to nginx: use /run."
+                "{start} and make its `listen` match {path}, or change the path{site}. If it runs under systemd with PrivateTmp, sockets under /tmp are invisible to nginx: use /run."
             );
         }
     }
+}
+
+/// The systemd unit a Debian-style PHP-FPM socket belongs to
+/// (`/run/php/php8.1-fpm.sock` → `php8.1-fpm`).
+fn php_service(path: &str) -> Option<&str> {
+    let stem = path.rsplit('/').next()?.strip_suffix(".sock")?;
+    let ver = stem.strip_prefix("php")?.strip_suffix("-fpm")?;
+    (ver.is_empty() || ver.chars().all(|c| c.is_ascii_digit() || c == '.')).then_some(stem)
 }
 
 /// `(13: Permission denied)` on a unix socket.

@@ -128,7 +128,7 @@ fn refine(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
         Cause::DnsFailure => limits::dns(ctx, g, d),
         Cause::ServersMarkedDown => limits::no_live(ctx, g, d),
         Cause::Unknown | Cause::BackendReturnedError | Cause::CachedError | Cause::StaleConfig => {
-            if g.kind.contains("no-live") || g.sample.contains("no live upstreams") {
+            if g.kind == "no_live_upstreams" || g.sample.contains("no live upstreams") {
                 limits::no_live(ctx, g, d)
             } else {
                 limits::unknown(ctx, g, d)

@@ -12,14 +12,17 @@ use crate::hash::FxMap;
 use crate::join::MAX_ATTEMPTS;
 use crate::report::{
     AccessLogReport, BackendErrors, CauseReport, ChainReport, ErrorLogReport, Evidence,
-    InputReport, JoinReport, LogReport, NamedCount, NoLiveReport, RetryReport, Sample,
-    UpstreamReport, Window,
+    FailureGroup, InputReport, JoinReport, LogReport, NamedCount, NoLiveReport, RetryReport,
+    Sample, UpstreamReport, Window,
 };
 use crate::scan::access::{BackendAcc, STATUS_COLS, StatusRow};
 use crate::scan::error::{NOTABLE, STATUS_LABELS};
 use crate::scan::timeline::NCAUSE;
 use crate::scan::{self, bump_time};
 use crate::text::lossless;
+
+/// (upstream, cause, kind) groups kept in the report.
+const MAX_GROUPS: usize = 500;
 
 /// `no live upstreams` per group.
 /// Count, per-cause counts and disabled peers of one group.
@@ -234,6 +237,28 @@ pub(crate) fn report(
         })
         .collect();
     no_live.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.group.cmp(&b.group)));
+    let mut groups: Vec<FailureGroup> = upstreams
+        .iter()
+        .flat_map(|(k, u)| {
+            u.sigs.iter().map(|s| FailureGroup {
+                upstream: lossless(k),
+                group: u.group && s.kind == Kind::NoLiveUpstreams,
+                cause: s.cause,
+                kind: s.kind.as_str().to_owned(),
+                count: s.count,
+                first: s.first,
+                last: s.last,
+                sample: lossless(&s.sample),
+            })
+        })
+        .collect();
+    groups.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| a.upstream.cmp(&b.upstream))
+            .then_with(|| a.kind.cmp(&b.kind))
+    });
+    groups.truncate(MAX_GROUPS);
     rep.error_log = ErrorLogReport {
         entries: e.entries,
         lines: e.lines,
@@ -249,6 +274,7 @@ pub(crate) fn report(
             .map(|k| (k.as_str().to_owned(), e.by_kind[k.index()]))
             .collect(),
         causes,
+        groups,
         upstreams: upstreams
             .into_iter()
             .take(1000)
@@ -312,6 +338,11 @@ pub(crate) fn report(
                 internal_redirect: a.internal_redirect,
                 recovered: a.recovered,
                 recovered_same_peer: a.recovered_same_peer,
+                same_peer_by_upstream: a
+                    .same_peer_by_addr
+                    .iter()
+                    .map(|(k, v)| (lossless(k), *v))
+                    .collect(),
                 chains,
             },
             backend_returned_error: backend(a.backend),

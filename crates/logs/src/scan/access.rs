@@ -92,6 +92,8 @@ pub(crate) struct AccessAcc {
     pub internal_redirect: u64,
     pub recovered: u64,
     pub recovered_same_peer: u64,
+    /// `recovered_same_peer` by the address retried.
+    pub same_peer_by_addr: FxMap<Box<[u8]>, u64>,
     pub chains: FxMap<String, u64>,
     pub backend: BackendAcc,
     pub cached: BackendAcc,
@@ -123,6 +125,7 @@ impl Default for AccessAcc {
             internal_redirect: 0,
             recovered: 0,
             recovered_same_peer: 0,
+            same_peer_by_addr: FxMap::default(),
             chains: FxMap::default(),
             backend: BackendAcc::default(),
             cached: BackendAcc::default(),
@@ -287,11 +290,17 @@ impl AccessAcc {
         if recovered {
             self.recovered += 1;
             let ok = att.last().map(|a| a.addr);
-            if att[..att.len() - 1]
-                .iter()
-                .any(|a| failed(a) && Some(a.addr) == ok)
-            {
+            if let Some(addr) = ok.filter(|ok| {
+                att[..att.len() - 1]
+                    .iter()
+                    .any(|a| failed(a) && a.addr == *ok)
+            }) {
                 self.recovered_same_peer += 1;
+                if self.same_peer_by_addr.len() < MAX_KEYS
+                    || self.same_peer_by_addr.contains_key(addr)
+                {
+                    *self.same_peer_by_addr.entry(addr.into()).or_default() += 1;
+                }
             }
         }
         if self.chains.len() < MAX_CHAINS || status >= 500 {
@@ -397,6 +406,11 @@ impl AccessAcc {
         self.internal_redirect += o.internal_redirect;
         self.recovered += o.recovered;
         self.recovered_same_peer += o.recovered_same_peer;
+        for (k, v) in o.same_peer_by_addr {
+            if self.same_peer_by_addr.len() < MAX_KEYS || self.same_peer_by_addr.contains_key(&k) {
+                *self.same_peer_by_addr.entry(k).or_default() += v;
+            }
+        }
         for (k, v) in o.chains {
             if self.chains.len() < MAX_CHAINS || self.chains.contains_key(&k) {
                 *self.chains.entry(k).or_default() += v;

@@ -472,6 +472,7 @@ impl ErrorAcc {
         up.by_cause[ci] += 1;
         up.group |= f.group;
         bump_time(&mut up.first, &mut up.last, f.time);
+        up.sig(f.cause, f.kind, f.time, f.raw);
         if let Some(s) = f.server {
             let s = if self.servers.len() >= MAX_KEYS && !self.servers.contains_key(s) {
                 OTHER
@@ -536,6 +537,7 @@ impl ErrorAcc {
             a.count += u.count;
             a.disabled += u.disabled;
             a.group |= u.group;
+            a.merge_sigs(u.sigs);
             for (x, y) in a.by_cause.iter_mut().zip(u.by_cause) {
                 *x += y;
             }

@@ -38,9 +38,25 @@ impl Default for CauseAcc {
     }
 }
 
+/// Distinct (cause, kind) pairs kept per upstream, each with a sample.
+pub(crate) const MAX_SIGS: usize = 8;
+
+/// Errors of one cause and message kind against one upstream.
+#[derive(Debug, Clone)]
+pub(crate) struct SigAcc {
+    pub cause: Cause,
+    pub kind: Kind,
+    pub count: u64,
+    pub first: Option<LocalTime>,
+    pub last: Option<LocalTime>,
+    pub sample: Box<[u8]>,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct UpAcc {
     pub count: u64,
+    /// Per (cause, kind), first seen first (at most [`MAX_SIGS`]).
+    pub sigs: Vec<SigAcc>,
     pub by_cause: [u32; NCAUSE],
     pub disabled: u64,
     pub group: bool,
@@ -52,11 +68,52 @@ impl Default for UpAcc {
     fn default() -> Self {
         UpAcc {
             count: 0,
+            sigs: Vec::new(),
             by_cause: [0; NCAUSE],
             disabled: 0,
             group: false,
             first: None,
             last: None,
+        }
+    }
+}
+
+impl UpAcc {
+    /// Count one error of `cause`/`kind` (its raw line kept if it is the first).
+    pub fn sig(&mut self, cause: Cause, kind: Kind, time: Option<LocalTime>, raw: &[u8]) {
+        if let Some(s) = self
+            .sigs
+            .iter_mut()
+            .find(|s| s.cause == cause && s.kind == kind)
+        {
+            s.count += 1;
+            crate::scan::bump_time(&mut s.first, &mut s.last, time);
+        } else if self.sigs.len() < MAX_SIGS {
+            self.sigs.push(SigAcc {
+                cause,
+                kind,
+                count: 1,
+                first: time,
+                last: time,
+                sample: raw.into(),
+            });
+        }
+    }
+
+    /// Add a later chunk's pairs.
+    pub fn merge_sigs(&mut self, o: Vec<SigAcc>) {
+        for b in o {
+            if let Some(a) = self
+                .sigs
+                .iter_mut()
+                .find(|s| s.cause == b.cause && s.kind == b.kind)
+            {
+                a.count += b.count;
+                crate::scan::bump_time(&mut a.first, &mut a.last, b.first);
+                crate::scan::bump_time(&mut a.first, &mut a.last, b.last);
+            } else if self.sigs.len() < MAX_SIGS {
+                self.sigs.push(b);
+            }
         }
     }
 }

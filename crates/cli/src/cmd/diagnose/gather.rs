@@ -137,7 +137,7 @@ pub fn gather(o: &Options) -> Result<Gathered, Failure> {
         })
         .collect();
 
-    let logs = logs::read(&model, &o.logs, o.since.as_deref());
+    let logs = logs::read(&model, &ev.upstreams, &o.logs, o.since.as_deref());
     ev.log = logs.evidence;
     ev.not_checked.extend(logs.notes);
 
@@ -156,8 +156,14 @@ pub fn gather(o: &Options) -> Result<Gathered, Failure> {
         opts.worker = badgateway_probe::WorkerIdentity::lookup(&user, group.as_deref()).ok();
         ev.probes = probes::probe_inventory(&ev.upstreams, &opts);
     } else {
-        ev.not_checked
-            .push("backends were not probed (--no-probe)".into());
+        ev.not_checked.push(
+            if o.host {
+                "backends were not probed (--no-probe)"
+            } else {
+                "backends were not probed (--offline)"
+            }
+            .into(),
+        );
     }
 
     match (&facts, &target) {

@@ -69,14 +69,19 @@ pub struct Diagnosis {
     pub checked: Vec<String>,
     /// What could not be checked, and why.
     pub not_checked: Vec<String>,
+    /// Upstream errors in the error log's window (recovered by a retry or
+    /// not): failures seen, even when no client got an error.
+    pub logged_failures: u64,
 }
 
 impl Diagnosis {
     /// Whether the exit status should say "problems found" (SPEC: upstream
     /// failures seen in the window or now, or a critical finding).
     pub fn has_problems(&self) -> bool {
-        self.findings
-            .iter()
-            .any(|f| f.severity == Severity::Critical || f.failed_requests > 0 || f.live)
+        self.logged_failures > 0
+            || self
+                .findings
+                .iter()
+                .any(|f| f.severity == Severity::Critical || f.failed_requests > 0 || f.live)
     }
 }

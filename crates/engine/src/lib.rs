@@ -17,6 +17,7 @@ pub mod rules;
 use badgateway_cause::{Cause, Severity};
 
 pub use context::Ctx;
+use evidence::ConfigIssue;
 pub use evidence::Evidence;
 pub use finding::{Diagnosis, Finding, Proof};
 
@@ -48,6 +49,7 @@ pub fn diagnose(ev: &Evidence) -> Diagnosis {
         findings,
         checked: checked(ev),
         not_checked: ev.not_checked.clone(),
+        logged_failures: ev.log.groups.iter().map(|g| g.count).sum(),
     }
 }
 
@@ -83,11 +85,22 @@ fn access_findings(ev: &Evidence) -> Vec<Finding> {
         });
     }
     for b in &a.cached_errors {
+        // nginx logs no upstream for a cache hit: the cached error came
+        // from the backend that returned that status (when one did).
+        let upstream = if b.upstream == "-" {
+            a.backend_errors
+                .iter()
+                .filter(|e| e.status == b.status)
+                .max_by_key(|e| e.count)
+                .map(|e| e.upstream.clone())
+        } else {
+            Some(b.upstream.clone())
+        };
         out.push(Finding {
             cause: Cause::CachedError,
             severity: Severity::Critical,
             confidence: 0.9,
-            upstream: Some(b.upstream.clone()),
+            upstream,
             locations: Vec::new(),
             summary: format!("nginx serves a cached {} response although the backend may have recovered.", b.status),
             evidence: vec![Proof {
@@ -188,9 +201,14 @@ fn add_lints(ev: &Evidence, findings: &mut Vec<Finding>) {
         let proof = Proof::fact("config", format!("{}: {} [{}]", l.at, l.message, l.code));
         match findings
             .iter_mut()
-            .find(|f| Some(f.cause) == l.cause && rests_on(f, &l.at))
+            .find(|f| Some(f.cause) == l.cause && rests_on(ev, f, l))
         {
-            Some(f) => f.evidence.push(proof),
+            Some(f) => {
+                f.evidence.push(proof);
+                if !f.locations.contains(&l.at) {
+                    f.locations.push(l.at.clone());
+                }
+            }
             None => rest.push(l),
         }
     }
@@ -218,12 +236,34 @@ fn add_lints(ev: &Evidence, findings: &mut Vec<Finding>) {
     findings.extend(merge(extra));
 }
 
-/// Does the finding cite `file:line` (as a location or in its evidence)?
-fn rests_on(f: &Finding, at: &str) -> bool {
-    f.locations.iter().any(|l| l == at)
+/// Is the config finding about what this finding rests on: a `file:line`
+/// it cites (as a location or in its evidence), the definition of its
+/// upstream or of one of its servers, or its upstream by name?
+fn rests_on(ev: &Evidence, f: &Finding, l: &ConfigIssue) -> bool {
+    let at = l.at.as_str();
+    if f.locations.iter().any(|x| x == at)
         || f.evidence
             .iter()
             .any(|e| e.text.split_whitespace().any(|w| w == at))
+    {
+        return true;
+    }
+    let Some(name) = f.upstream.as_deref() else {
+        return false;
+    };
+    let defines = ev
+        .upstreams
+        .iter()
+        .filter(|u| u.name == name || u.peers.iter().any(|p| p.address == name))
+        .any(|u| {
+            u.defined_at.as_deref() == Some(at)
+                || u.used_at.iter().any(|x| x == at)
+                || u.peers.iter().any(|p| p.defined_at.as_deref() == Some(at))
+        });
+    defines
+        || l.message
+            .split(|c: char| c.is_whitespace() || c == '"' || c == ',' || c == '(' || c == ')')
+            .any(|w| w == name)
 }
 
 /// One finding per (cause, upstream): counts add up, evidence is pooled.

@@ -52,7 +52,8 @@ fn address_uses(model: &Model) -> Vec<(Address, Use)> {
             }
         }
         for (up, module) in http.upstreams.iter().zip(group_module) {
-            for s in &up.servers {
+            // nginx never connects to a server marked `down`.
+            for s in up.servers.iter().filter(|s| !s.down) {
                 if let Ok(a) = &s.address {
                     out.push((
                         a.clone(),
@@ -82,7 +83,7 @@ fn address_uses(model: &Model) -> Vec<(Address, Use)> {
             }
         }
         for up in &stream.upstreams {
-            for s in &up.servers {
+            for s in up.servers.iter().filter(|s| !s.down) {
                 if let Ok(a) = &s.address {
                     out.push((
                         a.clone(),

@@ -267,6 +267,7 @@ mod tests {
             }],
             checked: vec!["config".into()],
             not_checked: vec!["probes: --no-probe".into()],
+            logged_failures: 12,
         }
     }
 

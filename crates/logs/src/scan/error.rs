@@ -330,7 +330,12 @@ impl ErrorAcc {
         // keepalive connection the backend had closed.
         let cands = match (cx.join, join_key, e.time) {
             (Some(join), Some(k), Some(t)) if c.kind != Kind::NoLiveUpstreams => {
-                let peer = (key != b"-" && key != b"(truncated)").then(|| join::addr_hash(key));
+                // A name that could not be resolved never became a peer:
+                // the access log shows no upstream address for it.
+                let named_peer = key != b"-"
+                    && key != b"(truncated)"
+                    && !matches!(c.kind, Kind::NoResolver | Kind::NotResolved);
+                let peer = named_peer.then(|| join::addr_hash(key));
                 join.probe(k, t.0, peer)
             }
             _ => Vec::new(),

@@ -223,16 +223,23 @@ fn evidence(r: &LogReport, files: &[PathBuf]) -> LogEvidence {
                 _ => None,
             };
             let share = |n: u64, of: u64| (n as f64 * g.count as f64 / of.max(1) as f64).round();
-            let failed_requests = if upstream_logged {
-                let at = errors_at.get(g.upstream.as_str()).copied().unwrap_or(0);
-                let fin = final_5xx.get(g.upstream.as_str()).copied().unwrap_or(0);
-                Some((share(fin, at) as u64).min(g.count))
-            } else {
+            // Final 5xx whose last attempt went to this upstream, shared
+            // among its causes; else (format without `$upstream_addr`, or
+            // nginx answered without reaching a peer) the join's count for
+            // the cause, shared among its groups.
+            let by_join = || {
                 r.join.as_ref().map(|j| {
                     let explained = j.by_cause.get(g.cause.code()).copied().unwrap_or(0);
                     let total = cause_total.get(g.cause.code()).copied().unwrap_or(0);
                     (share(explained, total) as u64).min(g.count)
                 })
+            };
+            let failed_requests = match final_5xx.get(g.upstream.as_str()) {
+                Some(&fin) => {
+                    let at = errors_at.get(g.upstream.as_str()).copied().unwrap_or(0);
+                    Some((share(fin, at) as u64).min(g.count))
+                }
+                None => by_join().or(upstream_logged.then_some(0)),
             };
             LogGroup {
                 cause: g.cause,

@@ -472,7 +472,7 @@ fn fastcgi_params(cx: &mut Cx<'_>, site: &Site<'_>) {
         );
         return;
     };
-    if has_script(e.nodes).is_some() {
+    if has_script(&e.nodes).is_some() {
         return;
     }
     // Is SCRIPT_FILENAME set at an outer level and dropped by this one?

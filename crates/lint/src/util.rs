@@ -1,6 +1,7 @@
 //! Small helpers shared by the rules: edit distance, host classification,
 //! nginx's `proxy_pass` URI substitution, and reading directive arguments.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use std::collections::HashMap;
@@ -54,43 +55,8 @@ impl Index {
 }
 
 /// The directives of one name in force at a block (nginx inheritance: the
-/// nearest enclosing block that has any), like `Model::effective`.
-#[derive(Debug, Clone)]
-pub struct Eff<'m> {
-    /// The directives in force, all from one block.
-    pub nodes: &'m [NodeId],
-    /// The block they are in (`None`: main level).
-    pub level: Option<NodeId>,
-    cfg: &'m Config,
-}
-
-impl Eff<'_> {
-    /// The first directive's arguments as text.
-    pub fn args(&self) -> Vec<String> {
-        self.nodes
-            .first()
-            .map(|&n| {
-                self.cfg
-                    .node(n)
-                    .args
-                    .iter()
-                    .map(|w| w.text().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// The first argument of the first directive.
-    pub fn first(&self) -> Option<String> {
-        let n = *self.nodes.first()?;
-        self.cfg.node(n).arg(0).map(|a| a.into_owned())
-    }
-
-    /// Where the (first) directive is.
-    pub fn span(&self) -> Option<Span> {
-        self.nodes.first().map(|&n| self.cfg.node(n).span())
-    }
-}
+/// nearest enclosing block that has any), borrowed from the lint index.
+pub type Eff<'m> = badgateway_conf::model::Effective<'m>;
 
 /// Levenshtein distance over bytes, case-insensitive (nginx matches
 /// upstream names case-insensitively).
@@ -215,20 +181,12 @@ impl<'m> Cx<'m> {
         loop {
             let nodes = self.index.find(cur, name);
             if !nodes.is_empty() {
-                return Some(Eff {
-                    nodes,
-                    level: cur,
-                    cfg,
-                });
+                return Some(Eff::new(cfg, cur, Cow::Borrowed(nodes)));
             }
             cur = cfg.node(cur?).parent;
             if cur.is_none() {
                 let nodes = self.index.find(None, name);
-                return (!nodes.is_empty()).then_some(Eff {
-                    nodes,
-                    level: None,
-                    cfg,
-                });
+                return (!nodes.is_empty()).then(|| Eff::new(cfg, None, Cow::Borrowed(nodes)));
             }
         }
     }

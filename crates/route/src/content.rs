@@ -159,7 +159,7 @@ impl<'m> Router<'m> {
         let Some(e) = self.model.effective(self.conf, "error_page") else {
             return;
         };
-        for id in e.nodes {
+        for &id in e.nodes.iter() {
             let n = self.model.cfg.node(id);
             let args: Vec<String> = n.args.iter().map(|w| w.text().into_owned()).collect();
             let Some(target) = args.last().cloned() else {

@@ -300,7 +300,7 @@ impl<'m> Router<'m> {
             ));
             return;
         };
-        for id in e.nodes {
+        for &id in e.nodes.iter() {
             let n = self.model.cfg.node(id);
             let (Some(k), Some(v)) = (n.args.first(), n.args.get(1)) else {
                 continue;

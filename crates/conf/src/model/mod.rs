@@ -13,6 +13,7 @@ pub mod http;
 pub mod upstream;
 pub mod values;
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -97,13 +98,19 @@ pub struct LogFormat {
 #[derive(Debug, Clone)]
 pub struct Effective<'a> {
     /// The directives in force (all from the same block).
-    pub nodes: Vec<NodeId>,
+    pub nodes: Cow<'a, [NodeId]>,
     /// The block they are in (`None`: main level).
     pub level: Option<NodeId>,
     cfg: &'a Config,
 }
 
-impl Effective<'_> {
+impl<'a> Effective<'a> {
+    /// The directives `nodes` of `cfg`, in force from block `level` (for
+    /// callers with their own directive index).
+    pub fn new(cfg: &'a Config, level: Option<NodeId>, nodes: Cow<'a, [NodeId]>) -> Self {
+        Effective { nodes, level, cfg }
+    }
+
     /// The first directive's arguments as text.
     pub fn args(&self) -> Vec<String> {
         self.nodes
@@ -121,7 +128,8 @@ impl Effective<'_> {
 
     /// The first argument of the first directive.
     pub fn first(&self) -> Option<String> {
-        self.args().into_iter().next()
+        let n = *self.nodes.first()?;
+        self.cfg.node(n).arg(0).map(|a| a.into_owned())
     }
 
     /// Where the (first) directive is.
@@ -160,20 +168,12 @@ impl Model {
         while let Some(b) = cur {
             let nodes: Vec<NodeId> = self.cfg.find(Some(b), name).collect();
             if !nodes.is_empty() {
-                return Some(Effective {
-                    nodes,
-                    level: Some(b),
-                    cfg: &self.cfg,
-                });
+                return Some(Effective::new(&self.cfg, Some(b), nodes.into()));
             }
             cur = self.cfg.node(b).parent;
         }
         let nodes: Vec<NodeId> = self.cfg.find(None, name).collect();
-        (!nodes.is_empty()).then_some(Effective {
-            nodes,
-            level: None,
-            cfg: &self.cfg,
-        })
+        (!nodes.is_empty()).then(|| Effective::new(&self.cfg, None, nodes.into()))
     }
 
     /// The effective value of a single-valued directive at `at`: its first

@@ -108,6 +108,14 @@ impl Config {
         format!("{}:{}", self.display_path(span.file).display(), span.line)
     }
 
+    /// `path:line` of a span with the file's full path (absolute when it can
+    /// be made so), as `nginx -T` names files.
+    pub fn full_location(&self, span: Span) -> String {
+        let p = self.path(span.file);
+        let full = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        format!("{}:{}", full.display(), span.line)
+    }
+
     /// A file's path relative to the main file's directory when possible.
     pub fn display_path(&self, file: FileId) -> &Path {
         let p = self.path(file);

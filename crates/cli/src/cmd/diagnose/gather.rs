@@ -131,7 +131,11 @@ pub fn gather(o: &Options) -> Result<Gathered, Failure> {
             code: f.code.to_string(),
             cause: f.cause,
             severity: f.severity,
-            at: format!("{}:{}", f.file, f.line),
+            at: {
+                let file = model.cfg.conf_prefix.join(&f.file);
+                let file = std::path::absolute(&file).unwrap_or(file);
+                format!("{}:{}", file.display(), f.line)
+            },
             message: f.message,
             fix: f.fix,
         })

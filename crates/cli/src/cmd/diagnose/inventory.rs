@@ -16,10 +16,10 @@ pub type Resolver<'a> = &'a dyn Fn(&str, u16) -> Vec<String>;
 pub fn build(model: &Model, resolve: Resolver<'_>) -> Vec<Upstream> {
     let mut out: Vec<Upstream> = Vec::new();
     for (loc, pass) in model.passes() {
-        let used_at = model.cfg.location(model.cfg.node(pass.node).span());
+        let used_at = model.cfg.full_location(model.cfg.node(pass.node).span());
         let loc_at = format!(
             "{} location {}{}",
-            model.cfg.location(model.cfg.node(loc.node).span()),
+            model.cfg.full_location(model.cfg.node(loc.node).span()),
             match loc.modifier.as_str() {
                 "" => String::new(),
                 m => format!("{m} "),
@@ -64,7 +64,7 @@ fn upstream_for(model: &Model, pass: &Pass, resolve: Resolver<'_>) -> Option<Ups
                 .servers
                 .iter()
                 .flat_map(|s| {
-                    let at = model.cfg.location(model.cfg.node(s.node).span());
+                    let at = model.cfg.full_location(model.cfg.node(s.node).span());
                     let addresses = match &s.address {
                         Ok(a) => addresses(a, default_port, resolve),
                         Err(_) => Vec::new(),
@@ -92,7 +92,7 @@ fn upstream_for(model: &Model, pass: &Pass, resolve: Resolver<'_>) -> Option<Ups
                 explicit: true,
                 protocol,
                 peers,
-                defined_at: Some(model.cfg.location(model.cfg.node(g.node).span())),
+                defined_at: Some(model.cfg.full_location(model.cfg.node(g.node).span())),
                 settings: Settings {
                     keepalive: g.keepalive,
                     ..Settings::default()
@@ -101,7 +101,7 @@ fn upstream_for(model: &Model, pass: &Pass, resolve: Resolver<'_>) -> Option<Ups
             })
         }
         PassTarget::Address { address } => {
-            let at = model.cfg.location(model.cfg.node(pass.node).span());
+            let at = model.cfg.full_location(model.cfg.node(pass.node).span());
             let hostname = match address {
                 Address::Tcp { host, .. } if host.parse::<std::net::IpAddr>().is_err() => {
                     Some(host.clone())
@@ -166,7 +166,7 @@ fn setting(model: &Model, at: badgateway_conf::NodeId, name: &str, time: bool) -
         } else {
             format_size(v)
         },
-        at: span.map(|s| model.cfg.location(s)),
+        at: span.map(|s| model.cfg.full_location(s)),
     })
 }
 

@@ -17,8 +17,8 @@ pub mod rules;
 use badgateway_cause::{Cause, Severity};
 
 pub use context::Ctx;
-use evidence::ConfigIssue;
 pub use evidence::Evidence;
+use evidence::{ConfigIssue, LogGroup};
 pub use finding::{Diagnosis, Finding, Proof};
 
 /// Diagnose: evidence in, ranked findings out.
@@ -28,7 +28,7 @@ pub fn diagnose(ev: &Evidence) -> Diagnosis {
         .log
         .groups
         .iter()
-        .map(|g| rules::from_log(&ctx, g))
+        .map(|g| rules::from_log(&ctx, &onto_peer(ev, g)))
         .collect();
     findings.extend(access_findings(ev));
     let logged: Vec<String> = ev
@@ -50,6 +50,47 @@ pub fn diagnose(ev: &Evidence) -> Diagnosis {
         checked: checked(ev),
         not_checked: ev.not_checked.clone(),
         logged_failures: ev.log.groups.iter().map(|g| g.count).sum(),
+    }
+}
+
+/// `no live upstreams` attributed to a peer-level cause (the failures that
+/// disabled the group's servers) counts with that failure: the group entry
+/// is moved onto the group's server that logged most of that cause, so it
+/// merges into that server's finding instead of standing as a finding
+/// about the group name.
+fn onto_peer(ev: &Evidence, g: &LogGroup) -> LogGroup {
+    let peer_level = !matches!(
+        g.cause,
+        Cause::Unknown | Cause::ServersMarkedDown | Cause::DnsFailure
+    );
+    let Some(name) = g
+        .upstream
+        .as_deref()
+        .filter(|_| peer_level && g.kind == "no_live_upstreams")
+    else {
+        return g.clone();
+    };
+    let Some(u) = ev.upstreams.iter().find(|u| u.explicit && u.name == name) else {
+        return g.clone();
+    };
+    let best = ev
+        .log
+        .groups
+        .iter()
+        .filter(|o| o.cause == g.cause && o.kind != "no_live_upstreams")
+        .filter(|o| {
+            o.upstream
+                .as_deref()
+                .is_some_and(|a| u.peers.iter().any(|p| p.address == a))
+        })
+        .max_by_key(|o| o.count);
+    match best {
+        Some(b) => LogGroup {
+            upstream: b.upstream.clone(),
+            schema: b.schema.clone().or_else(|| g.schema.clone()),
+            ..g.clone()
+        },
+        None => g.clone(),
     }
 }
 

@@ -393,3 +393,51 @@ fn a_group_whose_servers_all_fail_is_critical_and_lints_fold_into_findings() {
     assert_eq!(d.findings.len(), 1);
     assert_eq!(d.findings[0].severity, Severity::Warning);
 }
+
+#[test]
+fn no_live_upstreams_counts_with_the_server_failure_that_caused_it() {
+    let mut ev = Evidence::default();
+    ev.upstreams.push(upstream(
+        "app",
+        "http",
+        &["127.0.0.1:8000", "127.0.0.1:8001"],
+    ));
+    let mut refused = group(
+        Cause::UpstreamDown,
+        "connect_refused",
+        "127.0.0.1:8000",
+        "http://",
+        2,
+    );
+    refused.failed_requests = Some(0);
+    let mut slow = group(
+        Cause::UpstreamTimeout,
+        "read_timeout",
+        "127.0.0.1:8001",
+        "http://",
+        1,
+    );
+    slow.failed_requests = Some(1);
+    let mut no_live = group(
+        Cause::UpstreamDown,
+        "no_live_upstreams",
+        "app",
+        "http://",
+        30,
+    );
+    no_live.failed_requests = Some(30);
+    ev.log.groups = vec![no_live, refused, slow];
+    let d = diagnose(&ev);
+    let top = &d.findings[0];
+    assert_eq!(top.cause, Cause::UpstreamDown);
+    assert_eq!(top.upstream.as_deref(), Some("127.0.0.1:8000"));
+    assert_eq!(top.failed_requests, 30);
+    assert!(
+        d.findings
+            .iter()
+            .all(|f| f.upstream.as_deref() != Some("app")),
+        "{:#?}",
+        d.findings
+    );
+    assert_eq!(d.findings[1].cause, Cause::UpstreamTimeout);
+}

@@ -211,3 +211,46 @@ fn missing_logs_degrade_the_diagnosis_and_say_so() {
         "the report says the logs were not read: {v:#}"
     );
 }
+
+#[test]
+fn a_combined_access_log_still_counts_the_requests_each_cause_failed() {
+    let Some(bin) = badgateway_lab::require_nginx() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("php8.1-fpm.sock");
+    let nginx = badgateway_lab::NginxBuilder::new(
+        bin,
+        format!(
+            "server {{ listen 127.0.0.1:@LISTEN@;
+               location / {{ fastcgi_param SCRIPT_FILENAME /srv/index.php;
+                            fastcgi_pass unix:{}; }} }}",
+            sock.display()
+        ),
+    )
+    .access_format(
+        r#"'$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"'"#,
+    )
+    .start()
+    .expect("nginx starts");
+    for i in 0..5 {
+        let r = badgateway_lab::http::get(nginx.addr(), &format!("/page{i}")).unwrap();
+        assert_eq!(r.status, 502);
+    }
+    assert!(nginx.wait_access_lines(5, std::time::Duration::from_secs(5)));
+    let conf = nginx.conf_path.clone();
+    let o = badgateway(&[
+        "diagnose",
+        "--format",
+        "json",
+        "--no-probe",
+        "--config",
+        conf.to_str().unwrap(),
+        "--prefix",
+        nginx.prefix().to_str().unwrap(),
+    ]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let top = &v["findings"][0];
+    assert_eq!(top["cause"], "socket-missing", "{v:#}");
+    assert_eq!(top["failed_requests"], 5, "{top:#}");
+}

@@ -143,7 +143,8 @@ impl JoinIndex {
 
     /// The access records an error entry may belong to: same key, error
     /// time in the request's span, an attempt at the same address (or, for
-    /// errors naming no peer, a request that reached no upstream). Closest
+    /// errors naming no peer, a request that reached no upstream; for
+    /// formats without `$upstream_addr`, any request). Closest
     /// request end first.
     pub fn probe(&self, k: u64, te: i64, peer: Option<u64>) -> Vec<(u32, u8)> {
         let Some(cands) = self.by_key.get(&k) else {
@@ -156,6 +157,8 @@ impl JoinIndex {
                 continue;
             }
             let slot = match peer {
+                // The format logs no upstream address: any request fits.
+                Some(_) if r.attempts.is_empty() => Some(0),
                 Some(p) => r
                     .attempts
                     .iter()

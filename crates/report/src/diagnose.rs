@@ -109,7 +109,12 @@ pub fn text(d: &Diagnosis, ctx: &Context, style: Style) -> String {
 
 fn finding_text(o: &mut String, i: usize, f: &Finding, style: Style) {
     let impact = if f.failed_requests > 0 {
-        format!("  [{} requests failed]", f.failed_requests)
+        let noun = if f.failed_requests == 1 {
+            "request"
+        } else {
+            "requests"
+        };
+        format!("  [{} {noun} failed]", f.failed_requests)
     } else if f.live {
         "  [failing now]".into()
     } else {

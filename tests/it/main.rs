@@ -5,6 +5,7 @@
 mod backends;
 mod config;
 mod config_corpus;
+mod diagnose_fixtures;
 mod explain;
 mod harness;
 mod lab_backend;

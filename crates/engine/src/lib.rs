@@ -376,6 +376,12 @@ fn fold_into_groups(ctx: &Ctx<'_>, findings: Vec<Finding>) -> Vec<Finding> {
                 }
             }
         }
+        // a request that failed on every server counts once per server
+        // above: no more requests failed than the access log shows
+        if let Some(a) = &ctx.ev.log.access {
+            let total: u64 = a.status_5xx.iter().map(|(_, n)| n).sum();
+            g.failed_requests = g.failed_requests.min(total);
+        }
         // the failures first, then the `no live upstreams` they caused
         evidence.append(&mut g.evidence);
         g.evidence = evidence;

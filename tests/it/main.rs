@@ -6,6 +6,7 @@ mod backends;
 mod config;
 mod config_corpus;
 mod diagnose;
+mod diagnose_fixtures;
 mod explain;
 mod harness;
 mod lab_backend;

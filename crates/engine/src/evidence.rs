@@ -143,6 +143,10 @@ pub struct LogEvidence {
     pub groups: Vec<LogGroup>,
     /// Access-log facts, when an access log was read.
     pub access: Option<AccessEvidence>,
+    /// nginx's own limits hit outside upstream work (`accept4() failed
+    /// (24: Too many open files)`): not upstream errors, but evidence of
+    /// the same root cause as the upstream errors they come with.
+    pub limits: Vec<LogGroup>,
 }
 
 /// Error-log entries of one kind for one upstream.
@@ -256,6 +260,9 @@ pub struct HostEvidence {
     pub worker_nofile: Option<u64>,
     /// `worker_connections` from the config.
     pub worker_connections: Option<u64>,
+    /// `worker_rlimit_nofile` from the config (`None`: not set, the
+    /// workers keep the limit they were started with).
+    pub worker_rlimit_nofile: Option<u64>,
     /// SELinux mode and `httpd_can_network_connect`.
     pub selinux: Option<(String, Option<bool>)>,
     /// The running nginx runs a config older than the files on disk.

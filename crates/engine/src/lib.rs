@@ -30,6 +30,13 @@ pub fn diagnose(ev: &Evidence) -> Diagnosis {
         .iter()
         .map(|g| rules::from_log(&ctx, &onto_peer(ev, g)))
         .collect();
+    // nginx out of descriptors while accepting clients: clients cannot
+    // connect at all, whatever the upstreams do
+    findings.extend(ev.log.limits.iter().map(|g| {
+        let mut f = rules::from_log(&ctx, g);
+        f.severity = Severity::Critical;
+        f
+    }));
     findings.extend(access_findings(ev));
     let logged: Vec<String> = ev
         .log
@@ -42,7 +49,7 @@ pub fn diagnose(ev: &Evidence) -> Diagnosis {
     covered.extend(findings.iter().filter_map(|f| f.upstream.clone()));
     findings.extend(rules::from_host_paths(&ctx, &covered));
     findings.extend(stale_config(ev, &findings));
-    let mut findings = merge(findings);
+    let mut findings = fold_into_groups(&ctx, merge(findings));
     add_lints(ev, &mut findings);
     rank(&mut findings);
     Diagnosis {
@@ -54,10 +61,11 @@ pub fn diagnose(ev: &Evidence) -> Diagnosis {
 }
 
 /// `no live upstreams` attributed to a peer-level cause (the failures that
-/// disabled the group's servers) counts with that failure: the group entry
-/// is moved onto the group's server that logged most of that cause, so it
-/// merges into that server's finding instead of standing as a finding
-/// about the group name.
+/// disabled the group's servers) counts with that failure. When a single
+/// server of the group logged that cause, the group entry is moved onto
+/// it, so it merges into that server's finding; when several did, the
+/// group stays the subject and their findings fold into it
+/// ([`fold_into_groups`]).
 fn onto_peer(ev: &Evidence, g: &LogGroup) -> LogGroup {
     let peer_level = !matches!(
         g.cause,
@@ -73,7 +81,7 @@ fn onto_peer(ev: &Evidence, g: &LogGroup) -> LogGroup {
     let Some(u) = ev.upstreams.iter().find(|u| u.explicit && u.name == name) else {
         return g.clone();
     };
-    let best = ev
+    let peers: Vec<&LogGroup> = ev
         .log
         .groups
         .iter()
@@ -83,14 +91,20 @@ fn onto_peer(ev: &Evidence, g: &LogGroup) -> LogGroup {
                 .as_deref()
                 .is_some_and(|a| u.peers.iter().any(|p| p.address == a))
         })
-        .max_by_key(|o| o.count);
-    match best {
-        Some(b) => LogGroup {
+        .collect();
+    let distinct = {
+        let mut names: Vec<&str> = peers.iter().filter_map(|o| o.upstream.as_deref()).collect();
+        names.sort_unstable();
+        names.dedup();
+        names.len()
+    };
+    match peers.first() {
+        Some(b) if distinct == 1 => LogGroup {
             upstream: b.upstream.clone(),
             schema: b.schema.clone().or_else(|| g.schema.clone()),
             ..g.clone()
         },
-        None => g.clone(),
+        _ => g.clone(),
     }
 }
 
@@ -343,6 +357,86 @@ fn merge(findings: Vec<Finding>) -> Vec<Finding> {
     out
 }
 
+/// `no live upstreams` attributed to a cause (the failures that took the
+/// group's servers out) and the per-server findings of that same cause are
+/// one problem: the servers' findings fold into the group's, which keeps
+/// their evidence and wording and says how the group answered meanwhile.
+fn fold_into_groups(ctx: &Ctx<'_>, findings: Vec<Finding>) -> Vec<Finding> {
+    let groups: Vec<(usize, &evidence::Upstream)> = findings
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| {
+            !matches!(
+                f.cause,
+                Cause::ServersMarkedDown | Cause::Unknown | Cause::StaleConfig
+            )
+        })
+        .filter_map(|(i, f)| match ctx.upstream_of(f.upstream.as_deref()?) {
+            Some((u, None)) if !u.peers.is_empty() => Some((i, u)),
+            _ => None,
+        })
+        .collect();
+    let mut slots: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
+    for (gi, u) in groups {
+        let Some(cause) = slots[gi].as_ref().map(|g| g.cause) else {
+            continue;
+        };
+        let mut peers: Vec<Finding> = Vec::new();
+        for (j, slot) in slots.iter_mut().enumerate() {
+            let is_peer = slot.as_ref().is_some_and(|f| {
+                j != gi
+                    && f.cause == cause
+                    && f.upstream
+                        .as_deref()
+                        .is_some_and(|a| u.peers.iter().any(|p| p.address == a))
+            });
+            if is_peer && let Some(f) = slot.take() {
+                peers.push(f);
+            }
+        }
+        let (Some(g), Some(first)) = (slots[gi].as_mut(), peers.first()) else {
+            continue;
+        };
+        let no_live = g.failed_requests;
+        let names: Vec<&str> = peers.iter().filter_map(|f| f.upstream.as_deref()).collect();
+        g.summary = format!(
+            "{} Upstream {} had no server left ({}): nginx answered `no live upstreams` at once{}.",
+            first.summary,
+            u.name,
+            names.join(", "),
+            if no_live > 0 {
+                format!(" ({no_live} requests)")
+            } else {
+                String::new()
+            }
+        );
+        g.fix = first.fix.clone();
+        g.confidence = g.confidence.max(first.confidence);
+        let mut evidence = Vec::new();
+        for p in peers {
+            g.failed_requests += p.failed_requests;
+            g.live |= p.live;
+            g.severity = g.severity.max(p.severity);
+            evidence.extend(p.evidence);
+            for l in p.locations {
+                if !g.locations.contains(&l) {
+                    g.locations.push(l);
+                }
+            }
+        }
+        // a request that failed on every server counts once per server
+        // above: no more requests failed than the access log shows
+        if let Some(a) = &ctx.ev.log.access {
+            let total: u64 = a.status_5xx.iter().map(|(_, n)| n).sum();
+            g.failed_requests = g.failed_requests.min(total);
+        }
+        // the failures first, then the `no live upstreams` they caused
+        evidence.append(&mut g.evidence);
+        g.evidence = evidence;
+    }
+    slots.into_iter().flatten().collect()
+}
+
 /// Most user-visible failures first; failing now before recovered.
 fn rank(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
@@ -388,3 +482,5 @@ fn checked(ev: &Evidence) -> Vec<String> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_nginx_wide;

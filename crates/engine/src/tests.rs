@@ -6,7 +6,7 @@ use badgateway_cause::{Cause, Severity};
 use crate::diagnose;
 use crate::evidence::*;
 
-fn upstream(name: &str, protocol: &str, peers: &[&str]) -> Upstream {
+pub(crate) fn upstream(name: &str, protocol: &str, peers: &[&str]) -> Upstream {
     Upstream {
         name: name.into(),
         explicit: peers.len() > 1,
@@ -24,7 +24,13 @@ fn upstream(name: &str, protocol: &str, peers: &[&str]) -> Upstream {
     }
 }
 
-fn group(cause: Cause, kind: &str, upstream: &str, schema: &str, count: u64) -> LogGroup {
+pub(crate) fn group(
+    cause: Cause,
+    kind: &str,
+    upstream: &str,
+    schema: &str,
+    count: u64,
+) -> LogGroup {
     LogGroup {
         cause,
         kind: kind.into(),

@@ -37,6 +37,9 @@ pub(crate) struct JoinRec {
     pub same_peer_recovered: bool,
     /// The access line, kept for the first records only (samples).
     pub line: Option<Box<[u8]>>,
+    /// The format logs `$upstream_addr`; without it (e.g. `combined`) the
+    /// request may belong to an error at any peer.
+    pub peers_logged: bool,
 }
 
 /// The index of access-log 5xx.
@@ -108,6 +111,7 @@ pub(crate) fn make_rec(
             cache_hit,
             same_peer_recovered,
             line: keep_line.then(|| rec.line.into()),
+            peers_logged: rec.get(Var::UpstreamAddr).is_some(),
         },
     ))
 }
@@ -143,27 +147,29 @@ impl JoinIndex {
 
     /// The access records an error entry may belong to: same key, error
     /// time in the request's span, an attempt at the same address (or, for
-    /// errors naming no peer, a request that reached no upstream; for
-    /// formats without `$upstream_addr`, any request). Closest
+    /// errors naming no peer, a request that reached no upstream; any
+    /// request when the format does not log `$upstream_addr`). Closest
     /// request end first.
     pub fn probe(&self, k: u64, te: i64, peer: Option<u64>) -> Vec<(u32, u8)> {
         let Some(cands) = self.by_key.get(&k) else {
             return Vec::new();
         };
         let mut found: Vec<(i64, u32, u8)> = Vec::new();
+        let empty = addr_hash(b"");
         for &i in cands {
             let r = &self.recs[i as usize];
             if te < r.start - 1 || te > r.time + 1 {
                 continue;
             }
             let slot = match peer {
-                // The format logs no upstream address: any request fits.
-                Some(_) if r.attempts.is_empty() => Some(0),
+                Some(_) if !r.peers_logged => Some(0),
+                // an attempt that failed before connecting (`socket()`,
+                // `worker_connections`, `bind()`: 500) logs an empty address
                 Some(p) => r
                     .attempts
                     .iter()
                     .take(MAX_ATTEMPTS)
-                    .position(|(a, s)| *a == p && s.is_none_or(|s| s >= 500)),
+                    .position(|(a, s)| (*a == p || *a == empty) && s.is_none_or(|s| s >= 500)),
                 None => Some(0),
             };
             let Some(slot) = slot else { continue };

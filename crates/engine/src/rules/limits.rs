@@ -15,7 +15,9 @@ pub fn exhaustion(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
     let h = &ctx.ev.host;
     match g.cause {
         Cause::FdExhaustion => {
-            d.summary = "nginx ran out of file descriptors: requests got 500/502.".into();
+            // a limit of the nginx workers, not of one backend
+            d.upstream = None;
+            d.summary = "nginx ran out of file descriptors (24: Too many open files): new client connections and connections to backends fail (proxied requests get 500).".into();
             if let Some(n) = h.worker_nofile {
                 d.evidence.push(Proof::fact(
                     "host",
@@ -23,12 +25,21 @@ pub fn exhaustion(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
                 ));
             }
             let wc = h.worker_connections.unwrap_or(512);
+            let rlimit = match h.worker_rlimit_nofile {
+                Some(n) => format!("`worker_rlimit_nofile` is {n}"),
+                None => "`worker_rlimit_nofile` is not set (workers keep the limit nginx was started with, often 1024)".into(),
+            };
+            d.evidence.push(Proof::fact(
+                "config",
+                format!("worker_connections {wc}; {rlimit}"),
+            ));
             d.fix = format!(
                 "Raise the limit: `worker_rlimit_nofile {};` in the main context (and `LimitNOFILE=` in nginx's systemd unit), at least twice worker_connections ({wc}) since each proxied request holds two descriptors.",
                 (wc * 2).max(65536)
             );
         }
         Cause::WorkerConnections => {
+            d.upstream = None;
             let wc = h.worker_connections.unwrap_or(512);
             d.summary = format!(
                 "nginx's workers ran out of connections (worker_connections {wc}): each proxied request uses two."
@@ -125,7 +136,7 @@ pub fn no_live(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
         d.cause = Cause::ServersMarkedDown;
         d.confidence = 0.7;
         d.summary = format!(
-            "Upstream {name}'s servers reached their `max_conns` limit: nginx answers 502 at once."
+            "The servers of upstream {name} reached their `max_conns` limit: nginx answers 502 at once without trying one."
         );
         d.evidence.push(Proof::fact(
             "config",

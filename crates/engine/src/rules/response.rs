@@ -287,6 +287,51 @@ pub fn tls(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
         );
         d.fix =
             format!("proxy_ssl_server_name on; proxy_ssl_name <the backend's host name>;{site}");
+    } else if let Some(name) = quoted_after(&g.sample, "upstream SSL certificate does not match ") {
+        d.confidence = 0.95;
+        let group = ctx
+            .upstream_of(name)
+            .is_some_and(|(u, p)| p.is_none() && u.explicit);
+        d.summary = format!(
+            "{addr}'s certificate is not valid for the name \"{name}\" that nginx checks (proxy_ssl_verify){}.",
+            if group {
+                ": `proxy_ssl_name` defaults to $proxy_host, here the upstream block's name"
+            } else {
+                ""
+            }
+        );
+        d.fix = format!(
+            "Set `proxy_ssl_name` to a name the certificate holds (and `proxy_ssl_server_name on;` so the backend sees it){site}, or reissue the certificate for \"{name}\"."
+        );
+    } else if let Some((code, text)) = verify_error(&g.sample) {
+        d.confidence = 0.95;
+        d.summary = format!("nginx rejects {addr}'s certificate: {text} (verify error {code}).");
+        d.fix = match code {
+            2 | 20 | 21 => format!(
+                "Add the CA that issued {addr}'s certificate (and any intermediate) to the file named by `proxy_ssl_trusted_certificate`{site}, or have the backend send its full chain."
+            ),
+            18 | 19 => format!(
+                "{addr} presents a self-signed certificate: put that certificate (or the CA it chains to) in `proxy_ssl_trusted_certificate`{site}, or give the backend a certificate from a CA nginx trusts."
+            ),
+            9 | 10 => format!(
+                "Renew {addr}'s certificate (check the clocks of both hosts too: `date`, `openssl s_client -connect {addr}`)."
+            ),
+            22 => format!(
+                "The chain is deeper than `proxy_ssl_verify_depth` (default 1): set `proxy_ssl_verify_depth 2;` or more{site}."
+            ),
+            _ => format!(
+                "Check {addr}'s certificate with `openssl s_client -connect {addr} -verify_return_error`, and the CA file in `proxy_ssl_trusted_certificate`{site}."
+            ),
+        };
+    } else if g.sample.contains("alert protocol version")
+        || g.sample.contains("unsupported protocol")
+        || g.sample.contains("no protocols available")
+    {
+        d.summary =
+            format!("nginx and {addr} share no TLS protocol version: the handshake is refused.");
+        d.fix = format!(
+            "Set `proxy_ssl_protocols` to versions {addr} accepts (e.g. `proxy_ssl_protocols TLSv1.2 TLSv1.3;`){site}, or upgrade the backend's TLS."
+        );
     } else if g.sample.contains("certificate") {
         d.summary = format!("nginx rejects {addr}'s certificate (proxy_ssl_verify).");
         d.fix = format!(
@@ -298,4 +343,20 @@ pub fn tls(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
             "Align `proxy_ssl_protocols`/`proxy_ssl_ciphers` with what {addr} accepts{site}."
         );
     }
+}
+
+/// The quoted text after `prefix` (`… does not match "NAME"` → `NAME`).
+fn quoted_after<'s>(line: &'s str, prefix: &str) -> Option<&'s str> {
+    let rest = &line[line.find(prefix)? + prefix.len()..];
+    let rest = rest.strip_prefix('"')?;
+    Some(&rest[..rest.find('"')?])
+}
+
+/// `upstream SSL certificate verify error: (20:unable to get local issuer
+/// certificate)` → the X509 verify code and its text.
+fn verify_error(line: &str) -> Option<(u32, &str)> {
+    const P: &str = "upstream SSL certificate verify error: (";
+    let rest = &line[line.find(P)? + P.len()..];
+    let (code, rest) = rest.split_once(':')?;
+    Some((code.parse().ok()?, &rest[..rest.find(')')?]))
 }

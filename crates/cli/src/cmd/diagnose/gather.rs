@@ -116,6 +116,7 @@ pub fn gather(o: &Options) -> Result<Gathered, Failure> {
     }
     ev.upstreams = inventory::build(&model, &resolve);
     ev.host.worker_connections = model.main.worker_connections;
+    ev.host.worker_rlimit_nofile = model.main.worker_rlimit_nofile;
 
     // offline: nothing about this machine applies to a copied config
     let lint_facts = match &facts {
@@ -174,9 +175,11 @@ pub fn gather(o: &Options) -> Result<Gathered, Failure> {
         (Some(f), Some(t)) => {
             let files: Vec<PathBuf> = model.cfg.files.iter().map(|s| s.path.clone()).collect();
             let (h, notes) = host::evidence(f, t, &ev.upstreams, creds.as_ref(), &files);
-            let worker_connections = ev.host.worker_connections;
+            let (worker_connections, rlimit) =
+                (ev.host.worker_connections, ev.host.worker_rlimit_nofile);
             ev.host = h;
             ev.host.worker_connections = worker_connections;
+            ev.host.worker_rlimit_nofile = rlimit;
             ev.not_checked.extend(notes);
         }
         _ => ev

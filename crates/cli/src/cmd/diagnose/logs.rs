@@ -11,9 +11,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use badgateway_cause::Cause;
 use badgateway_conf::Model;
 use badgateway_engine::evidence::{AccessEvidence, BackendError, LogEvidence, LogGroup, Upstream};
-use badgateway_logs::catalog::ClientStatus;
+use badgateway_logs::catalog::{ClientStatus, Kind};
 use badgateway_logs::report::{BackendErrors, LogReport};
 use badgateway_logs::time::parse_when;
 use badgateway_logs::{Input, LocalTime, Options, analyze, last_entry_time};
@@ -256,7 +257,33 @@ fn evidence(r: &LogReport, files: &[PathBuf]) -> LogEvidence {
             }
         })
         .collect();
+    // descriptors exhausted while accepting clients: the same limit that
+    // breaks upstream connections, logged without a request
+    let limits = r
+        .error_log
+        .notable
+        .get(Kind::FdExhaustionOther.as_str())
+        .map(|ev| LogGroup {
+            cause: Cause::FdExhaustion,
+            kind: Kind::FdExhaustionOther.as_str().to_owned(),
+            errno: None,
+            upstream: None,
+            schema: None,
+            status: None,
+            count: ev.count,
+            failed_requests: Some(0),
+            first: ev.first.map(|t| t.to_string()).unwrap_or_default(),
+            last: ev.last.map(|t| t.to_string()).unwrap_or_default(),
+            sample: ev
+                .sample
+                .as_ref()
+                .map(|s| s.raw.clone())
+                .unwrap_or_default(),
+        })
+        .into_iter()
+        .collect();
     LogEvidence {
+        limits,
         files: files.iter().map(|p| p.display().to_string()).collect(),
         window: match (r.first, r.last) {
             (Some(a), Some(b)) => Some((a.to_string(), b.to_string())),

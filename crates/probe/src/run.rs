@@ -5,9 +5,12 @@
 //! many targets run concurrently under a cap, each bounded by timeouts.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
@@ -307,19 +310,29 @@ async fn probe_address(
         } else {
             Sent::HttpRequest
         };
-        tls_exchange(target, stream, ctx, start, target.sni, Some(inner), cap).await
+        tls_exchange(
+            target,
+            stream,
+            ctx,
+            (start, ctx.opts.tls_timeout),
+            target.sni,
+            Some(inner),
+            cap,
+        )
+        .await
     } else {
         let timeout =
             remaining(start, ctx, ctx.opts.read_timeout).unwrap_or(Duration::from_millis(10));
         let mut s = stream;
-        exchange::talk(
-            &mut s,
-            primary,
-            &exchange::payload(primary, target),
-            timeout,
-            cap,
-        )
-        .await
+        let payload = exchange::payload(primary, target);
+        let talk = exchange::talk(&mut s, primary, &payload, timeout, cap);
+        if ctx.opts.identify && asks_http_early(primary) {
+            let (ex, http) = talk_or_http(target, addr, ctx, start, primary, talk, cap).await;
+            attempt.identify.extend(http);
+            ex
+        } else {
+            talk.await
+        }
     };
     let inconclusive = !ex.speaks.is_protocol()
         || ex.tls.as_ref().is_some_and(|t| {
@@ -334,33 +347,219 @@ async fn probe_address(
     {
         let c = addr.connect(ctx.opts.connect_timeout).await;
         if let Some(stream) = c.stream {
-            let alt = tls_exchange(target, stream, ctx, start, !target.sni, None, cap).await;
+            let alt = tls_exchange(
+                target,
+                stream,
+                ctx,
+                (start, ctx.opts.tls_timeout),
+                !target.sni,
+                None,
+                cap,
+            )
+            .await;
             attempt.tls_alternate = alt.tls;
         }
     }
-    if inconclusive && ctx.opts.identify {
-        for sent in identification_order(primary) {
-            let Some(timeout) = remaining(start, ctx, ctx.opts.read_timeout) else {
-                break;
-            };
-            let c = addr.connect(timeout).await;
-            let Some(stream) = c.stream else {
-                break;
-            };
-            let ex = if sent == Sent::TlsClientHello {
-                tls_exchange(target, stream, ctx, start, false, None, cap).await
-            } else {
-                let mut s = stream;
-                exchange::talk(&mut s, sent, &exchange::payload(sent, target), timeout, cap).await
-            };
-            let found = ex.speaks.is_protocol();
-            attempt.identify.push(ex);
-            if found {
-                break;
-            }
-        }
+    if inconclusive && ctx.opts.identify && attempt.identify.is_empty() {
+        let reaction = attempt
+            .exchange
+            .as_ref()
+            .map_or(ctx.opts.read_timeout, |ex| {
+                if ex.ended == Ended::Timeout {
+                    ctx.opts.read_timeout
+                } else {
+                    Duration::from_secs_f64(ex.first_byte_ms.unwrap_or(ex.ms).max(0.0) / 1e3)
+                }
+            });
+        attempt.identify = identify(target, addr, ctx, start, primary, cap, reaction).await;
     }
     attempt
+}
+
+/// Whether a silent answer to nginx's protocol is worth an early HTTP
+/// question: nginx speaks a protocol an HTTP server does not answer at all
+/// (it waits for the blank line of a request that never comes), the most
+/// common mismatch (`fastcgi_pass`, `uwsgi_pass`, `grpc_pass` to an HTTP
+/// backend).
+fn asks_http_early(primary: Sent) -> bool {
+    primary.protocol() != Sent::HttpRequest.protocol()
+        && !matches!(primary, Sent::TlsClientHello | Sent::MemcachedVersion)
+}
+
+/// nginx's exchange, and meanwhile — once it has been silent for
+/// [`IDENTIFY_FLOOR`] — the same peer asked in HTTP on a second connection.
+/// An HTTP answer there establishes the mismatch without waiting out the
+/// read timeout: nginx's exchange is then reported as silent for as long
+/// as it was waited for. Otherwise nginx's exchange runs to its end (the
+/// HTTP exchange is dropped; identification, if still needed, follows).
+async fn talk_or_http(
+    target: &Target,
+    addr: &Addr,
+    ctx: &Ctx,
+    start: Instant,
+    primary: Sent,
+    talk: impl Future<Output = Exchange> + Send,
+    cap: usize,
+) -> (Exchange, Option<Exchange>) {
+    let began = Instant::now();
+    let mut talk = std::pin::pin!(talk);
+    tokio::select! {
+        ex = &mut talk => return (ex, None),
+        () = tokio::time::sleep(IDENTIFY_FLOOR) => {}
+    }
+    let Some(timeout) = remaining(start, ctx, ctx.opts.read_timeout) else {
+        return (talk.await, None);
+    };
+    let http = identify_one(target, addr, ctx, start, Sent::HttpRequest, cap, timeout);
+    let mut http = std::pin::pin!(http);
+    let answered = tokio::select! {
+        ex = &mut talk => return (ex, None),
+        h = &mut http => h,
+    };
+    match answered {
+        Some(h) if h.speaks == Speaks::Http => {
+            let mut ex = Exchange::new(primary);
+            ex.speaks = Speaks::Silent;
+            ex.ended = Ended::Timeout;
+            ex.ms = crate::connect::ms_since(began);
+            (ex, Some(h))
+        }
+        _ => (talk.await, None),
+    }
+}
+
+/// The least time an identification exchange is given.
+const IDENTIFY_FLOOR: Duration = Duration::from_millis(250);
+
+/// Identify the protocol of a peer whose answer to nginx's protocol was
+/// inconclusive, on fresh connections.
+///
+/// Each exchange gets the read timeout scaled to how fast the peer reacted
+/// to nginx's protocol (`reaction`: its first byte, close or reset; the
+/// whole read timeout when it stayed silent): a peer that closed nginx's
+/// request within a millisecond answers its own protocol's opening just as
+/// fast, while a busy peer that made nginx's request wait keeps the whole
+/// timeout. The exchanges first run all at once, so a peer silent to every
+/// foreign protocol costs one such timeout, not one per protocol. When all
+/// of them stay silent, the peer may serve one connection at a time (one
+/// worker sitting on the first connection while the others queue): they
+/// are then tried again one after another, as nginx's next request would
+/// find it. The result keeps the order of [`identification_order`] and ends
+/// at the first exchange that shows a protocol or whose connect failed.
+async fn identify(
+    target: &Target,
+    addr: &Addr,
+    ctx: &Ctx,
+    start: Instant,
+    primary: Sent,
+    cap: usize,
+    reaction: Duration,
+) -> Vec<Exchange> {
+    let phase = ctx
+        .opts
+        .read_timeout
+        .min(IDENTIFY_FLOOR.saturating_add(reaction.saturating_mul(8)));
+    let order = identification_order(primary);
+    let Some(timeout) = remaining(start, ctx, phase) else {
+        return Vec::new();
+    };
+    let all_at_once = settle(
+        order
+            .iter()
+            .map(|&sent| identify_one(target, addr, ctx, start, sent, cap, timeout))
+            .collect(),
+    )
+    .await;
+    let all_silent = all_at_once.len() > 1
+        && all_at_once
+            .iter()
+            .all(|r| matches!(r, Some(Some(ex)) if ex.speaks == Speaks::Silent));
+    if !all_silent {
+        return in_order(all_at_once.into_iter().map(Option::flatten));
+    }
+    let mut one_by_one = Vec::new();
+    for sent in order {
+        let Some(timeout) = remaining(start, ctx, phase) else {
+            break;
+        };
+        let ex = identify_one(target, addr, ctx, start, sent, cap, timeout).await;
+        let stop = ex.as_ref().is_none_or(|ex| ex.speaks.is_protocol());
+        one_by_one.push(ex);
+        if stop {
+            break;
+        }
+    }
+    in_order(one_by_one.into_iter())
+}
+
+/// The exchanges up to the first that shows a protocol or failed to
+/// connect.
+fn in_order(results: impl Iterator<Item = Option<Exchange>>) -> Vec<Exchange> {
+    let mut out = Vec::new();
+    for ex in results.map_while(|r| r) {
+        let found = ex.speaks.is_protocol();
+        out.push(ex);
+        if found {
+            break;
+        }
+    }
+    out
+}
+
+/// One identification exchange on a fresh connection (`None`: the connect
+/// failed).
+async fn identify_one(
+    target: &Target,
+    addr: &Addr,
+    ctx: &Ctx,
+    start: Instant,
+    sent: Sent,
+    cap: usize,
+    timeout: Duration,
+) -> Option<Exchange> {
+    let stream = addr.connect(timeout).await.stream?;
+    Some(if sent == Sent::TlsClientHello {
+        tls_exchange(target, stream, ctx, (start, timeout), false, None, cap).await
+    } else {
+        let mut s = stream;
+        exchange::talk(&mut s, sent, &exchange::payload(sent, target), timeout, cap).await
+    })
+}
+
+type Pending<'a> = Pin<Box<dyn Future<Output = Option<Exchange>> + Send + 'a>>;
+
+/// Run identification exchanges side by side until the outcome is known:
+/// every exchange before the first conclusive one (a protocol shown, or a
+/// failed connect) has finished. Slots after it may stay `None`; their
+/// exchanges are dropped unfinished, which closes their connections.
+async fn settle<'a>(
+    futures: Vec<impl Future<Output = Option<Exchange>> + Send + 'a>,
+) -> Vec<Option<Option<Exchange>>> {
+    let mut pending: Vec<Pending<'a>> = futures
+        .into_iter()
+        .map(|f| Box::pin(f) as Pending<'a>)
+        .collect();
+    let mut done: Vec<Option<Option<Exchange>>> = pending.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        for (fut, slot) in pending.iter_mut().zip(done.iter_mut()) {
+            if slot.is_none()
+                && let Poll::Ready(r) = fut.as_mut().poll(cx)
+            {
+                *slot = Some(r);
+            }
+        }
+        for slot in &done {
+            match slot {
+                None => return Poll::Pending,
+                Some(None) => return Poll::Ready(()),
+                Some(Some(ex)) if ex.speaks.is_protocol() => return Poll::Ready(()),
+                Some(Some(_)) => {}
+            }
+        }
+        Poll::Ready(())
+    })
+    .await;
+    done
 }
 
 /// What nginx sends first for this target.
@@ -392,12 +591,14 @@ fn identification_order(primary: Sent) -> Vec<Sent> {
     .collect()
 }
 
-/// A TLS handshake, then (when `inner` is set) nginx's request inside it.
+/// A TLS handshake bounded by `phase` (and by the deadline of the target
+/// probed since `start`), then (when `inner` is set) nginx's request
+/// inside it.
 async fn tls_exchange(
     target: &Target,
     stream: Stream,
     ctx: &Ctx,
-    start: Instant,
+    (start, phase): (Instant, Duration),
     sni: bool,
     inner: Option<Sent>,
     cap: usize,
@@ -415,7 +616,7 @@ async fn tls_exchange(
     } else {
         &[]
     };
-    let timeout = remaining(start, ctx, ctx.opts.tls_timeout).unwrap_or(Duration::from_millis(10));
+    let timeout = remaining(start, ctx, phase).unwrap_or(Duration::from_millis(10));
     let (facts, tls_stream) = tls::handshake(tls_ctx, stream, name, sni, alpn, timeout).await;
     ex.speaks = if facts.ok || facts.alert.is_some() || facts.legacy_only {
         Speaks::Tls

@@ -4,6 +4,7 @@
 //! EAGAIN, and a root-owned 0660 socket really refuses `nobody`.
 
 mod fpm;
+mod identify;
 mod protocols;
 mod sockets;
 mod support;

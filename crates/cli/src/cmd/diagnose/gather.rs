@@ -142,16 +142,12 @@ pub fn gather(o: &Options) -> Result<Gathered, Failure> {
         })
         .collect();
 
-    let logs = logs::read(&model, &ev.upstreams, &o.logs, o.since.as_deref());
-    ev.log = logs.evidence;
-    ev.not_checked.extend(logs.notes);
-
     let creds = facts.as_ref().and_then(|f| {
         target
             .as_ref()
             .and_then(|t| host::worker_credentials(f, t, model.main.user.as_ref()))
     });
-    if o.probe {
+    let probe_opts = o.probe.then(|| {
         let mut opts = ProbeOptions::with_timeout(o.probe_timeout);
         let (user, group) = model
             .main
@@ -159,16 +155,34 @@ pub fn gather(o: &Options) -> Result<Gathered, Failure> {
             .clone()
             .unwrap_or_else(|| ("nobody".to_owned(), None));
         opts.worker = badgateway_probe::WorkerIdentity::lookup(&user, group.as_deref()).ok();
-        ev.probes = probes::probe_inventory(&ev.upstreams, &opts);
-    } else {
-        ev.not_checked.push(
+        opts
+    });
+    // The probes mostly wait on the network and the log reading mostly
+    // computes: run them side by side, so the diagnosis takes about the
+    // longer of the two, not their sum.
+    let upstreams = &ev.upstreams;
+    let (logs, probed) = std::thread::scope(|scope| {
+        let probing = probe_opts
+            .as_ref()
+            .map(|opts| scope.spawn(move || probes::probe_inventory(upstreams, opts)));
+        let logs = logs::read(&model, upstreams, &o.logs, o.since.as_deref());
+        (logs, probing.map(|h| h.join()))
+    });
+    ev.log = logs.evidence;
+    ev.not_checked.extend(logs.notes);
+    match probed {
+        Some(Ok(results)) => ev.probes = results,
+        Some(Err(_)) => ev
+            .not_checked
+            .push("backends were not probed (the probes stopped unexpectedly)".into()),
+        None => ev.not_checked.push(
             if o.host {
                 "backends were not probed (--no-probe)"
             } else {
                 "backends were not probed (--offline)"
             }
             .into(),
-        );
+        ),
     }
 
     match (&facts, &target) {

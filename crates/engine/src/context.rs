@@ -84,6 +84,20 @@ impl<'a> Ctx<'a> {
             .collect()
     }
 
+    /// Whether a listening address (possibly a wildcard) is where some
+    /// upstream of the config already connects.
+    pub fn is_configured_peer(&self, listener: &str) -> bool {
+        let Some((lip, lport)) = split_ip_port(listener) else {
+            return false;
+        };
+        self.ev.upstreams.iter().any(|u| {
+            u.peers.iter().any(|p| {
+                p.ip_port()
+                    .is_some_and(|(pip, pport)| pport == lport && covers(lip, pip))
+            })
+        })
+    }
+
     /// Whether a unix socket at `path` has a listener.
     pub fn unix_listening(&self, path: &str) -> bool {
         self.ev

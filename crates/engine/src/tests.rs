@@ -447,3 +447,30 @@ fn no_live_upstreams_counts_with_the_server_failure_that_caused_it() {
     );
     assert_eq!(d.findings[1].cause, Cause::UpstreamTimeout);
 }
+
+#[test]
+fn a_neighbouring_port_is_a_suspect_only_when_no_other_upstream_uses_it() {
+    let refused = |ev: &mut Evidence| {
+        ev.upstreams
+            .push(upstream("127.0.0.1:8000", "http", &["127.0.0.1:8000"]));
+        ev.log.groups.push(group(
+            Cause::UpstreamDown,
+            "connect_refused",
+            "127.0.0.1:8000",
+            "http://",
+            12,
+        ));
+        ev.host.inspected = true;
+        ev.host.listeners.push(listener("0.0.0.0:8003", "python3"));
+    };
+    // 8003 is nobody's backend: probably where this one went
+    let mut ev = Evidence::default();
+    refused(&mut ev);
+    assert_eq!(diagnose(&ev).findings[0].cause, Cause::AddressMismatch);
+    // 8003 is another upstream's backend: this one is simply down
+    let mut ev = Evidence::default();
+    refused(&mut ev);
+    ev.upstreams
+        .push(upstream("127.0.0.1:8003", "http", &["127.0.0.1:8003"]));
+    assert_eq!(diagnose(&ev).findings[0].cause, Cause::UpstreamDown);
+}

@@ -78,7 +78,13 @@ pub fn refused(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
         .into_iter()
         .filter(|l| !l.process.as_deref().is_some_and(|p| p.starts_with("nginx")))
         .collect();
-    let nearby = ctx.listening_nearby(ip, port, 10);
+    // A neighbouring port that nginx already uses for another backend is
+    // that backend, not where this one went.
+    let nearby: Vec<_> = ctx
+        .listening_nearby(ip, port, 10)
+        .into_iter()
+        .filter(|l| !ctx.is_configured_peer(&l.address))
+        .collect();
     let pools: Vec<_> = ctx
         .ev
         .host

@@ -170,6 +170,20 @@ pub fn closed(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
             format!("OOM kill at {time}: {name} (pid {pid})"),
         ));
     }
+    // The probe's request was dropped the same way: still failing now.
+    if let Some(p) = ctx
+        .probe(addr)
+        .filter(|p| p.connect == "ok" && p.protocol.as_deref() == Some("closed"))
+    {
+        d.live = true;
+        d.evidence.push(Proof::fact(
+            "probe",
+            format!(
+                "{} accepted the probe's request and closed without answering, now",
+                p.address
+            ),
+        ));
+    }
     d.fix = format!(
         "Read {addr}'s own log around {} for crashes or killed workers (gunicorn `timeout`, PHP-FPM `request_terminate_timeout`, uWSGI `harakiri`, OOM); raise the worker timeout or memory, or fix the crash.",
         g.first

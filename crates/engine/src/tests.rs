@@ -474,3 +474,39 @@ fn a_neighbouring_port_is_a_suspect_only_when_no_other_upstream_uses_it() {
         .push(upstream("127.0.0.1:8003", "http", &["127.0.0.1:8003"]));
     assert_eq!(diagnose(&ev).findings[0].cause, Cause::UpstreamDown);
 }
+
+#[test]
+fn a_probe_slower_than_the_read_timeout_makes_the_timeout_live() {
+    let mut ev = Evidence::default();
+    let mut u = upstream("127.0.0.1:9100", "http", &["127.0.0.1:9100"]);
+    u.settings.read_timeout = Some(Setting {
+        value: 2000,
+        text: "2s".into(),
+        at: Some("nginx.conf:45".into()),
+    });
+    ev.upstreams.push(u);
+    ev.log.groups.push(group(
+        Cause::UpstreamTimeout,
+        "read_timeout",
+        "127.0.0.1:9100",
+        "http://",
+        15,
+    ));
+    let mut p = probe("127.0.0.1:9100", "ok", Some("http"));
+    p.first_byte_ms = Some(1200.0);
+    ev.probes.push(p.clone());
+    let f = &diagnose(&ev).findings[0];
+    assert_eq!(f.cause, Cause::UpstreamTimeout);
+    assert!(!f.live, "answered within the timeout");
+    p.first_byte_ms = Some(3500.0);
+    ev.probes = vec![p];
+    let f = &diagnose(&ev).findings[0];
+    assert!(f.live);
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.kind == "probe" && e.text.contains("after 3500 ms")),
+        "{:#?}",
+        f.evidence
+    );
+}

@@ -92,7 +92,23 @@ pub fn timeout(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
     let setting = ctx
         .upstream_of(addr)
         .and_then(|(u, _)| u.settings.read_timeout.clone());
+    let limit_ms = setting.as_ref().map_or(60_000, |s| s.value);
     let (value, at) = setting.map_or(("60s".to_owned(), None), |s| (s.text, s.at));
+    // The probe's own request took longer than nginx waits: slow now too.
+    if let Some((p, ms)) = ctx
+        .probe(addr)
+        .and_then(|p| Some((p, p.first_byte_ms?)))
+        .filter(|(_, ms)| *ms > limit_ms as f64)
+    {
+        d.live = true;
+        d.evidence.push(Proof::fact(
+            "probe",
+            format!(
+                "{} answered the probe after {ms:.0} ms, longer than the read timeout ({value}), now",
+                p.address
+            ),
+        ));
+    }
     d.cause = Cause::UpstreamTimeout;
     d.confidence = 0.9;
     d.summary = format!(

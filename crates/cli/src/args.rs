@@ -235,7 +235,8 @@ pub struct LabArgs {
 pub struct LabBackendArgs {
     /// `IP:PORT` or `unix:/path`.
     pub listen: String,
-    /// ok, status:N, close, reset, slow:MS, huge-headers:BYTES, invalid-header,
-    /// bad-chunked, garbage, keepalive-drop, crash-after:N.
+    /// ok, strict, status:N, close, reset, slow:MS, huge-headers:BYTES,
+    /// invalid-header, bad-chunked, garbage, keepalive-drop, crash-after:N,
+    /// blackhole, tls.
     pub fault: String,
 }

@@ -1,9 +1,9 @@
 //! A fault-injecting HTTP backend. Each [`Fault`] reproduces one way a real
 //! backend makes nginx answer 502/504: refusing, closing or resetting
 //! mid-request, answering too slowly, with oversized or invalid headers,
-//! with broken chunking, dropping reused keep-alive connections, or
-//! crashing. It runs in-process ([`Backend::start`]) or as its own process
-//! (`badgateway lab-backend`, so a crash really ends a process).
+//! with broken chunking, dropping reused keep-alive connections, crashing,
+//! or speaking only TLS. It runs in-process ([`Backend::start`]) or as its
+//! own process (`badgateway lab-backend`, so a crash really ends a process).
 //!
 //! Plain threads, one per connection: the lab serves a handful of requests.
 
@@ -53,6 +53,10 @@ pub enum Fault {
     /// Never accepts, with a full listen queue: TCP SYNs go unanswered
     /// (connect times out), unix-socket connects fail with EAGAIN.
     Blackhole,
+    /// Speaks HTTPS only: a TLS handshake with a self-signed certificate for
+    /// [`LAB_TLS_NAME`](crate::certs::LAB_TLS_NAME) and 127.0.0.1 (made by
+    /// the `openssl` CLI at start), then HTTP like `Ok`.
+    Tls,
 }
 
 impl FromStr for Fault {
@@ -79,10 +83,11 @@ impl FromStr for Fault {
             "keepalive-drop" => Fault::KeepaliveDrop,
             "crash-after" => Fault::CrashAfter(num("a request count")?),
             "blackhole" => Fault::Blackhole,
+            "tls" => Fault::Tls,
             _ => {
                 return Err(format!(
                     "unknown fault {s:?} (ok, strict, status:N, close, reset, slow:MS, huge-headers:BYTES, \
-                     invalid-header, bad-chunked, garbage, keepalive-drop, crash-after:N, blackhole)"
+                     invalid-header, bad-chunked, garbage, keepalive-drop, crash-after:N, blackhole, tls)"
                 ));
             }
         })
@@ -117,6 +122,8 @@ pub struct Backend {
     stop: Arc<AtomicBool>,
     /// Requests received so far.
     pub requests: Arc<AtomicU64>,
+    /// For [`Fault::Tls`]: the certificate it presents (DER).
+    certificate: Option<Vec<u8>>,
     /// For [`Fault::Blackhole`]: the never-accepting listener and the
     /// connections that fill its queue.
     _hole: Option<Blackhole>,
@@ -131,6 +138,7 @@ struct Blackhole {
 enum Conn {
     Tcp(TcpStream),
     Unix(UnixStream),
+    Tls(Box<rustls::StreamOwned<rustls::ServerConnection, Conn>>),
 }
 
 impl Read for Conn {
@@ -138,6 +146,7 @@ impl Read for Conn {
         match self {
             Conn::Tcp(s) => s.read(buf),
             Conn::Unix(s) => s.read(buf),
+            Conn::Tls(s) => s.read(buf),
         }
     }
 }
@@ -147,10 +156,14 @@ impl Write for Conn {
         match self {
             Conn::Tcp(s) => s.write(buf),
             Conn::Unix(s) => s.write(buf),
+            Conn::Tls(s) => s.write(buf),
         }
     }
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        match self {
+            Conn::Tls(s) => s.flush(),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -160,6 +173,13 @@ impl Backend {
         if fault == Fault::Blackhole {
             return blackhole(listen);
         }
+        let (tls, certificate) = match fault {
+            Fault::Tls => {
+                let (config, cert) = tls_config()?;
+                (Some(config), Some(cert))
+            }
+            _ => (None, None),
+        };
         let stop = Arc::new(AtomicBool::new(false));
         let requests = Arc::new(AtomicU64::new(0));
         let fault = Arc::new(fault);
@@ -190,8 +210,15 @@ impl Backend {
                 if stop2.load(Ordering::Relaxed) {
                     break;
                 }
-                let (fault, req) = (fault.clone(), req2.clone());
+                let (fault, req, tls) = (fault.clone(), req2.clone(), tls.clone());
                 thread::spawn(move || {
+                    let conn = match tls {
+                        Some(config) => match rustls::ServerConnection::new(config) {
+                            Ok(c) => Conn::Tls(Box::new(rustls::StreamOwned::new(c, conn))),
+                            Err(_) => return,
+                        },
+                        None => conn,
+                    };
                     let _ = serve(conn, &fault, &req);
                 });
             }
@@ -200,6 +227,7 @@ impl Backend {
             listen: bound,
             stop,
             requests,
+            certificate,
             _hole: None,
         })
     }
@@ -210,6 +238,11 @@ impl Backend {
         loop {
             thread::park();
         }
+    }
+
+    /// The certificate a [`Fault::Tls`] backend presents (DER).
+    pub fn certificate(&self) -> Option<&[u8]> {
+        self.certificate.as_deref()
     }
 
     /// The TCP address, for TCP backends.
@@ -310,7 +343,9 @@ fn serve(mut conn: Conn, fault: &Fault, requests: &AtomicU64) -> io::Result<()> 
         let n = requests.fetch_add(1, Ordering::SeqCst) + 1;
         on_this_conn += 1;
         match fault {
-            Fault::Ok | Fault::Strict => conn.write_all(response(200, "", "ok\n").as_bytes())?,
+            Fault::Ok | Fault::Strict | Fault::Tls => {
+                conn.write_all(response(200, "", "ok\n").as_bytes())?
+            }
             Fault::Status(code) => {
                 conn.write_all(response(*code, "", "backend error page\n").as_bytes())?
             }
@@ -428,8 +463,29 @@ fn blackhole(listen: &Listen) -> io::Result<Backend> {
         listen: bound,
         stop: Arc::new(AtomicBool::new(true)),
         requests: Arc::new(AtomicU64::new(0)),
+        certificate: None,
         _hole: Some(hole),
     })
+}
+
+/// A rustls server config with a fresh self-signed certificate (made in a
+/// temporary directory that is gone once the key is loaded), and that
+/// certificate in DER.
+fn tls_config() -> io::Result<(Arc<rustls::ServerConfig>, Vec<u8>)> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let dir = tempfile::tempdir()?;
+    let files = crate::certs::self_signed(dir.path(), crate::certs::LAB_TLS_NAME)?;
+    let pem = |e: rustls::pki_types::pem::Error| io::Error::other(format!("lab certificate: {e}"));
+    let cert = CertificateDer::from_pem_file(&files.cert).map_err(pem)?;
+    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(pem)?;
+    let der = cert.to_vec();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .and_then(|b| b.with_no_client_auth().with_single_cert(vec![cert], key))
+        .map_err(|e| io::Error::other(format!("lab TLS config: {e}")))?;
+    Ok((Arc::new(config), der))
 }
 
 fn socket_linger_zero(s: &TcpStream) -> io::Result<()> {

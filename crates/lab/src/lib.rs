@@ -6,6 +6,7 @@
 #![allow(unsafe_code)] // kill(2) on processes we started ourselves, by pid
 
 pub mod backend;
+pub mod certs;
 pub mod http;
 pub mod nginx;
 pub mod php_fpm;

@@ -1,6 +1,7 @@
 //! TLS against a real `openssl s_server`: certificates made by the openssl
-//! CLI in a temp dir (a CA and a leaf for `backend.test`), nginx's defaults
-//! (no SNI, no verification enforced), and the mismatches both ways.
+//! CLI in a temp dir (a CA and a leaf for `backend.test`, from
+//! `badgateway_lab::certs`), nginx's defaults (no SNI, no verification
+//! enforced), and the mismatches both ways.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -12,89 +13,13 @@ use badgateway_probe::{ProbeOptions, Speaks, Target, Verdict, probe_one};
 use crate::support::{Behaviour, dump, probe, serve};
 
 fn openssl() -> bool {
-    let ok = Command::new("openssl")
-        .arg("version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("openssl is required under CI=true");
-        }
-        eprintln!("skipping: openssl not installed");
-    }
-    ok
+    badgateway_lab::certs::require_openssl()
 }
 
-fn run(dir: &Path, args: &[&str]) {
-    let st = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("run openssl");
-    assert!(st.success(), "openssl {args:?}");
-}
-
-/// A CA and a leaf certificate for backend.test and 127.0.0.1.
+/// A CA and a leaf certificate for backend.test and 127.0.0.1
+/// (`ca.pem`, `leaf.pem`, `leaf.key`).
 fn make_certs(dir: &Path) {
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    let mut ca = vec!["req", "-x509"];
-    ca.extend(ec);
-    ca.extend([
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-days",
-        "3",
-        "-subj",
-        "/CN=Test CA",
-    ]);
-    run(dir, &ca);
-    let mut csr = vec!["req"];
-    csr.extend(ec);
-    csr.extend([
-        "-keyout",
-        "leaf.key",
-        "-out",
-        "leaf.csr",
-        "-subj",
-        "/CN=backend.test",
-    ]);
-    run(dir, &csr);
-    std::fs::write(
-        dir.join("ext.cnf"),
-        "subjectAltName=DNS:backend.test,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    run(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "leaf.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "leaf.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "ext.cnf",
-        ],
-    );
+    badgateway_lab::certs::ca_and_leaf(dir, "backend.test").expect("make test certificates");
 }
 
 struct Server {

@@ -227,6 +227,9 @@ pub struct ProbeResult {
     pub http_status: Option<u16>,
     /// Size of the response header block, when read.
     pub header_bytes: Option<u64>,
+    /// The probe's verdict for this address (`ok`, `invalid-response`,
+    /// `closed-without-answer`, `no-answer`, …).
+    pub verdict: Option<String>,
     /// Milliseconds from sending the probe's request to the first byte of
     /// the answer, when one came.
     pub first_byte_ms: Option<f64>,

@@ -510,3 +510,26 @@ fn a_probe_slower_than_the_read_timeout_makes_the_timeout_live() {
         f.evidence
     );
 }
+
+#[test]
+fn a_probe_that_gets_the_same_broken_answer_makes_it_live() {
+    let mut ev = Evidence::default();
+    ev.upstreams
+        .push(upstream("127.0.0.1:9200", "http", &["127.0.0.1:9200"]));
+    ev.log.groups.push(group(
+        Cause::InvalidResponse,
+        "invalid_header",
+        "127.0.0.1:9200",
+        "http://",
+        7,
+    ));
+    let mut p = probe("127.0.0.1:9200", "ok", Some("http"));
+    p.verdict = Some("ok".into());
+    ev.probes.push(p.clone());
+    assert!(!diagnose(&ev).findings[0].live);
+    p.verdict = Some("invalid-response".into());
+    ev.probes = vec![p];
+    let f = &diagnose(&ev).findings[0];
+    assert_eq!(f.cause, Cause::InvalidResponse);
+    assert!(f.live);
+}

@@ -187,10 +187,11 @@ pub fn closed(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
         ));
     }
     // The probe's request was dropped the same way: still failing now.
-    if let Some(p) = ctx
-        .probe(addr)
-        .filter(|p| p.connect == "ok" && p.protocol.as_deref() == Some("closed"))
-    {
+    if let Some(p) = ctx.probe(addr).filter(|p| {
+        p.connect == "ok"
+            && (p.protocol.as_deref() == Some("closed")
+                || p.verdict.as_deref() == Some("closed-without-answer"))
+    }) {
         d.live = true;
         d.evidence.push(Proof::fact(
             "probe",
@@ -247,6 +248,19 @@ pub fn invalid(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
         return;
     }
     let addr = g.upstream.as_deref().unwrap_or("the backend");
+    if let Some(p) = ctx
+        .probe(addr)
+        .filter(|p| p.verdict.as_deref() == Some("invalid-response"))
+    {
+        d.live = true;
+        d.evidence.push(Proof::fact(
+            "probe",
+            format!(
+                "{} answered the probe with a malformed response, now",
+                p.address
+            ),
+        ));
+    }
     d.cause = Cause::InvalidResponse;
     d.confidence = 0.85;
     d.summary = format!(

@@ -58,6 +58,7 @@ fn results(r: &ProbeReport) -> Vec<ProbeResult> {
             http_status: a.http_status(),
             header_bytes: a.header_bytes().map(|b| b as u64),
             first_byte_ms: a.exchange.as_ref().and_then(|e| e.first_byte_ms),
+            verdict: Some(name(&a.verdict)),
             server_header: a.server_header().map(str::to_owned),
             tls_error: a.tls_error(),
             tls_needs_sni: a.tls_needs_sni(),

@@ -81,6 +81,14 @@ pub enum Command {
 
 /// `badgateway diagnose`.
 #[derive(Debug, Args)]
+#[command(after_help = "\
+The nginx: the running master whose config is --config (else the running one, else nginx -V's \
+paths). Logs: those the config names (and their NAME.1 rotation), or --log; the window is \
+--since, else the hour before the newest log entry. Probes go only to the config's upstreams. \
+Run as root (or nginx's user) to see every socket and process; what could not be checked is \
+listed under \"Not checked\".
+Exit status: 0 no problem found, 1 upstream failures in the window or now, or a critical \
+finding; 2 no readable config.")]
 pub struct DiagnoseArgs {
     /// Probe timeout per phase, in seconds.
     #[arg(long, default_value = "1.5", value_name = "SECONDS")]

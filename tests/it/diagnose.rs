@@ -254,3 +254,14 @@ fn a_combined_access_log_still_counts_the_requests_each_cause_failed() {
     assert_eq!(top["cause"], "socket-missing", "{v:#}");
     assert_eq!(top["failed_requests"], 5, "{top:#}");
 }
+
+#[test]
+fn a_forged_future_timestamp_cannot_hide_the_window() {
+    let t = shop_copy();
+    let log = t.path().join("logs/error.log");
+    let mut text = std::fs::read_to_string(&log).unwrap();
+    text.push_str("2099/01/01 00:00:00 [error] 1#1: *1 forged\n");
+    std::fs::write(&log, text).unwrap();
+    let (_, v) = diagnose_json(t.path(), &[]);
+    assert_eq!(v["findings"][0]["cause"], "socket-missing", "{v:#}");
+}

@@ -445,9 +445,10 @@ pub(crate) fn boundary(
 
 /// The time of the newest dated entry of a plain log file, read from its
 /// last 64 KiB: an error-log timestamp at the start of a line, or a
-/// `$time_local` in brackets. `None` for gzip files, empty files or tails
-/// with no recognisable time.
-pub fn last_entry_time(path: &Path) -> Option<crate::LocalTime> {
+/// `$time_local` in brackets. Times after `not_after` (a forged line, a
+/// clock jump) are passed over. `None` for gzip files, empty files or
+/// tails with no recognisable time.
+pub fn last_entry_time(path: &Path, not_after: crate::LocalTime) -> Option<crate::LocalTime> {
     let f = File::open(path).ok()?;
     let len = f.metadata().ok()?.len();
     let start = len.saturating_sub(HEAD as u64);
@@ -457,11 +458,14 @@ pub fn last_entry_time(path: &Path) -> Option<crate::LocalTime> {
     if buf.starts_with(&[0x1f, 0x8b]) && start == 0 {
         return None;
     }
-    buf.split(|&b| b == b'\n').rev().find_map(|line| {
-        if looks_like_error_line(line) {
-            return crate::time::parse_error_time(line);
-        }
-        let open = memchr::memchr(b'[', line)?;
-        crate::time::parse_time_local(&line[open + 1..]).map(|(t, _)| t)
-    })
+    buf.split(|&b| b == b'\n')
+        .rev()
+        .filter_map(|line| {
+            if looks_like_error_line(line) {
+                return crate::time::parse_error_time(line);
+            }
+            let open = memchr::memchr(b'[', line)?;
+            crate::time::parse_time_local(&line[open + 1..]).map(|(t, _)| t)
+        })
+        .find(|t| *t <= not_after)
 }

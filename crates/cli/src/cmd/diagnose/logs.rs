@@ -21,6 +21,8 @@ use badgateway_logs::{Input, LocalTime, Options, analyze, last_entry_time};
 
 /// The default window: this long before the newest log entry.
 const DEFAULT_WINDOW_SECS: i64 = 3600;
+/// How far in the future a log time may be (clock skew between hosts).
+const CLOCK_SKEW_SECS: i64 = 300;
 
 /// What reading the logs gave.
 #[derive(Debug, Default)]
@@ -62,11 +64,16 @@ pub fn read(
                 None
             }
         },
-        None => paths
-            .iter()
-            .filter_map(|p| last_entry_time(p))
-            .max()
-            .map(|t| LocalTime(t.0 - DEFAULT_WINDOW_SECS)),
+        // Times past the clock (a forged line, a skewed host) are passed
+        // over: they cannot move the window away from the real entries.
+        None => {
+            let not_after = LocalTime(LocalTime::now().0 + CLOCK_SKEW_SECS);
+            paths
+                .iter()
+                .filter_map(|p| last_entry_time(p, not_after))
+                .max()
+                .map(|t| LocalTime(t.0 - DEFAULT_WINDOW_SECS))
+        }
     };
     let inputs: Vec<Input> = paths.iter().map(|p| Input::Path(p.clone())).collect();
     let opts = Options {

@@ -47,6 +47,15 @@ pub struct Proof {
     pub last: Option<String>,
 }
 
+impl Finding {
+    /// A fact observed now (a probe, the host) shows the failure is still
+    /// happening: the finding is live, with that fact as evidence.
+    pub fn failing_now(&mut self, kind: &'static str, text: impl Into<String>) {
+        self.live = true;
+        self.evidence.push(Proof::fact(kind, text));
+    }
+}
+
 impl Proof {
     /// A fact without counts.
     pub fn fact(kind: &'static str, text: impl Into<String>) -> Proof {

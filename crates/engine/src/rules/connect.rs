@@ -47,14 +47,13 @@ pub fn refused(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
             d.confidence = 0.7;
             return;
         }
-        d.live = true;
-        d.evidence.push(Proof::fact(
+        d.failing_now(
             "probe",
             format!(
                 "connect to {addr}: {} now",
                 describe_connect(p.connect.as_str(), p.errno)
             ),
-        ));
+        );
     }
     let Some((ip, port)) = split_ip_port(addr) else {
         d.cause = Cause::UpstreamDown;
@@ -215,9 +214,7 @@ pub fn socket_missing(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
     if let Some(fact) = ctx.ev.host.paths.iter().find(|f| f.path == path)
         && fact.kind == "missing"
     {
-        d.live = true;
-        d.evidence
-            .push(Proof::fact("host", format!("{path}: does not exist")));
+        d.failing_now("host", format!("{path}: does not exist"));
     }
     d.cause = Cause::SocketMissing;
     d.confidence = 0.95;
@@ -283,9 +280,7 @@ pub fn socket_permission(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
             ));
         }
         if let Some((false, why)) = &f.worker_may_connect {
-            d.live = true;
-            d.evidence
-                .push(Proof::fact("host", format!("{user} cannot connect: {why}")));
+            d.failing_now("host", format!("{user} cannot connect: {why}"));
         }
     }
     if let Some(p) = ctx.probe(addr)

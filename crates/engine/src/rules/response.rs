@@ -100,14 +100,13 @@ pub fn timeout(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
         .and_then(|p| Some((p, p.first_byte_ms?)))
         .filter(|(_, ms)| *ms > limit_ms as f64)
     {
-        d.live = true;
-        d.evidence.push(Proof::fact(
+        d.failing_now(
             "probe",
             format!(
                 "{} answered the probe after {ms:.0} ms, longer than the read timeout ({value}), now",
                 p.address
             ),
-        ));
+        );
     }
     d.cause = Cause::UpstreamTimeout;
     d.confidence = 0.9;
@@ -192,14 +191,13 @@ pub fn closed(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
             && (p.protocol.as_deref() == Some("closed")
                 || p.verdict.as_deref() == Some("closed-without-answer"))
     }) {
-        d.live = true;
-        d.evidence.push(Proof::fact(
+        d.failing_now(
             "probe",
             format!(
                 "{} accepted the probe's request and closed without answering, now",
                 p.address
             ),
-        ));
+        );
     }
     d.fix = format!(
         "Read {addr}'s own log around {} for crashes or killed workers (gunicorn `timeout`, PHP-FPM `request_terminate_timeout`, uWSGI `harakiri`, OOM); raise the worker timeout or memory, or fix the crash.",
@@ -252,14 +250,13 @@ pub fn invalid(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
         .probe(addr)
         .filter(|p| p.verdict.as_deref() == Some("invalid-response"))
     {
-        d.live = true;
-        d.evidence.push(Proof::fact(
+        d.failing_now(
             "probe",
             format!(
                 "{} answered the probe with a malformed response, now",
                 p.address
             ),
-        ));
+        );
     }
     d.cause = Cause::InvalidResponse;
     d.confidence = 0.85;

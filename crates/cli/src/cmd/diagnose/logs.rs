@@ -110,10 +110,7 @@ pub fn read(
     };
     out.notes.extend(report.warnings.iter().cloned());
     out.evidence = evidence(&report, &paths);
-    out.window = match (report.first, report.last) {
-        (Some(a), Some(b)) => Some((a.to_string(), b.to_string())),
-        _ => None,
-    };
+    out.window = out.evidence.window.clone();
     out.requests = report
         .access_log
         .as_ref()
@@ -200,20 +197,8 @@ fn evidence(r: &LogReport, files: &[PathBuf]) -> LogEvidence {
                 .collect()
         })
         .unwrap_or_default();
-    let errors_at: BTreeMap<&str, u64> = r
-        .error_log
-        .upstreams
-        .iter()
-        .map(|u| (u.name.as_str(), u.count))
-        .collect();
     let upstream_logged = !final_5xx.is_empty()
         || access.is_some_and(|a| !a.failed_attempts.is_empty() || a.retries.multi_server > 0);
-    let cause_total: BTreeMap<String, u64> = r
-        .error_log
-        .causes
-        .iter()
-        .map(|c| (c.cause.code().to_owned(), c.count))
-        .collect();
     let groups = r
         .error_log
         .groups
@@ -238,13 +223,13 @@ fn evidence(r: &LogReport, files: &[PathBuf]) -> LogEvidence {
             let by_join = || {
                 r.join.as_ref().map(|j| {
                     let explained = j.by_cause.get(g.cause.code()).copied().unwrap_or(0);
-                    let total = cause_total.get(g.cause.code()).copied().unwrap_or(0);
+                    let total = r.cause_count(g.cause);
                     (share(explained, total) as u64).min(g.count)
                 })
             };
             let failed_requests = match final_5xx.get(g.upstream.as_str()) {
                 Some(&fin) => {
-                    let at = errors_at.get(g.upstream.as_str()).copied().unwrap_or(0);
+                    let at = r.by_upstream.get(&g.upstream).copied().unwrap_or(0);
                     Some((share(fin, at) as u64).min(g.count))
                 }
                 None => by_join().or(upstream_logged.then_some(0)),

@@ -440,9 +440,10 @@ const IDENTIFY_FLOOR: Duration = Duration::from_millis(250);
 /// request within a millisecond answers its own protocol's opening just as
 /// fast, while a busy peer that made nginx's request wait keeps the whole
 /// timeout. The exchanges first run all at once, so a peer silent to every
-/// foreign protocol costs one such timeout, not one per protocol. When all
-/// of them stay silent, the peer may serve one connection at a time (one
-/// worker sitting on the first connection while the others queue): they
+/// foreign protocol costs one such timeout, not one per protocol. When none
+/// shows a protocol and some stay silent, the peer may serve one connection
+/// at a time (one worker sitting on a connection whose opening it takes for
+/// the start of a long request, while the others queue): the silent ones
 /// are then tried again one after another, as nginx's next request would
 /// find it. The result keeps the order of [`identification_order`] and ends
 /// at the first exchange that shows a protocol or whose connect failed.
@@ -470,26 +471,29 @@ async fn identify(
             .collect(),
     )
     .await;
-    let all_silent = all_at_once.len() > 1
-        && all_at_once
-            .iter()
-            .all(|r| matches!(r, Some(Some(ex)) if ex.speaks == Speaks::Silent));
-    if !all_silent {
-        return in_order(all_at_once.into_iter().map(Option::flatten));
+    let mut results: Vec<Option<Exchange>> = all_at_once.into_iter().map(Option::flatten).collect();
+    let conclusive = results
+        .iter()
+        .any(|r| r.as_ref().is_none_or(|ex| ex.speaks.is_protocol()));
+    let silent = |r: &Option<Exchange>| matches!(r, Some(ex) if ex.speaks == Speaks::Silent);
+    if conclusive || results.len() < 2 || !results.iter().any(silent) {
+        return in_order(results.into_iter());
     }
-    let mut one_by_one = Vec::new();
-    for sent in order {
+    for (slot, &sent) in order.iter().enumerate() {
+        if !silent(&results[slot]) {
+            continue;
+        }
         let Some(timeout) = remaining(start, ctx, phase) else {
             break;
         };
         let ex = identify_one(target, addr, ctx, start, sent, cap, timeout).await;
         let stop = ex.as_ref().is_none_or(|ex| ex.speaks.is_protocol());
-        one_by_one.push(ex);
+        results[slot] = ex;
         if stop {
             break;
         }
     }
-    in_order(one_by_one.into_iter())
+    in_order(results.into_iter())
 }
 
 /// The exchanges up to the first that shows a protocol or failed to

@@ -111,3 +111,46 @@ fn a_single_worker_http_server_behind_fastcgi_pass_is_still_identified() {
     assert_eq!(a.exchange.as_ref().unwrap().speaks, Speaks::Silent);
     assert_eq!(a.identify.last().map(|e| e.speaks), Some(Speaks::Http));
 }
+
+/// A uwsgi-like server with a single worker, as uWSGI with `--processes 1`
+/// behaves: one connection at a time; a uwsgi packet (modifier 0) gets an
+/// answer, an opening that reads as a packet header with a large size (the
+/// HTTP/2 preface) holds the worker until the client leaves, anything else
+/// is closed at once.
+fn single_worker_uwsgi() -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    thread::spawn(move || {
+        for s in l.incoming().take(32) {
+            let Ok(mut s) = s else { return };
+            let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+            let mut head = [0u8; 4];
+            if s.read_exact(&mut head).is_err() {
+                continue;
+            }
+            if head[0] == 0 {
+                let _ = s.write_all(OK);
+            } else if head.starts_with(b"PRI") {
+                let _ = std::io::copy(&mut s, &mut std::io::sink());
+            }
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_single_worker_held_by_one_foreign_opening_is_still_identified() {
+    // The HTTP/2 preface holds the only worker while the uwsgi request
+    // queues behind it; the others are closed. Identification must retry
+    // the silent ones one after another rather than give up.
+    for _ in 0..3 {
+        let addr = single_worker_uwsgi();
+        let r = probe(&format!("http://{addr}/"), 2000);
+        assert_eq!(
+            (r.verdict, r.protocol),
+            (Verdict::ProtocolMismatch, Speaks::Uwsgi),
+            "{}",
+            dump(&r)
+        );
+    }
+}

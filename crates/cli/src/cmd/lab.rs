@@ -94,15 +94,7 @@ pub fn run(args: &LabArgs, common: &Common) -> CmdResult {
         }
     };
     drop(running);
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout
-        .write_all(out.as_bytes())
-        .and_then(|()| stdout.flush());
-    Ok(if diagnosis.has_problems() {
-        Outcome::Problems
-    } else {
-        Outcome::Clean
-    })
+    Ok(super::diagnose::print(&out, &diagnosis))
 }
 
 fn list(common: &Common) -> CmdResult {

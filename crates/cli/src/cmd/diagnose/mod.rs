@@ -51,13 +51,19 @@ pub fn run(args: &DiagnoseArgs, common: &Common) -> CmdResult {
         ),
         Format::Sarif => return Err(Failure::Input("--format sarif is only for `config`".into())),
     };
+    Ok(print(&out, &diagnosis))
+}
+
+/// Write a rendered diagnosis to stdout; the outcome follows from its
+/// findings (problems found or not).
+pub(crate) fn print(out: &str, diagnosis: &badgateway_engine::Diagnosis) -> Outcome {
     let mut stdout = std::io::stdout().lock();
     let _ = stdout
         .write_all(out.as_bytes())
         .and_then(|()| stdout.flush());
-    Ok(if diagnosis.has_problems() {
+    if diagnosis.has_problems() {
         Outcome::Problems
     } else {
         Outcome::Clean
-    })
+    }
 }

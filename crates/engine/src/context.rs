@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use crate::evidence::{Evidence, Listener, Peer, ProbeResult, Upstream, split_ip_port};
+use crate::evidence::{Evidence, Listener, Peer, PhpPool, ProbeResult, Upstream, split_ip_port};
 
 /// Read-only lookups over one [`Evidence`].
 pub struct Ctx<'a> {
@@ -95,6 +95,23 @@ impl<'a> Ctx<'a> {
                 p.ip_port()
                     .is_some_and(|(pip, pport)| pport == lport && covers(lip, pip))
             })
+        })
+    }
+
+    /// The PHP-FPM pool whose `listen` is the backend address nginx names
+    /// (`unix:/run/php/php8.2-fpm.sock`, `127.0.0.1:9000`): the same socket
+    /// path, or the same port on an address the pool's `listen` covers (a
+    /// bare port listens on every address).
+    pub fn php_pool(&self, addr: &str) -> Option<&'a PhpPool> {
+        let pools = &self.ev.host.php_pools;
+        if let Some(path) = addr.strip_prefix("unix:") {
+            return pools.iter().find(|p| p.listen == path);
+        }
+        let (ip, port) = split_ip_port(addr)?;
+        pools.iter().find(|p| match p.listen.parse::<u16>() {
+            Ok(bare) => bare == port,
+            Err(_) => split_ip_port(&p.listen)
+                .is_some_and(|(lip, lport)| lport == port && covers(lip, ip)),
         })
     }
 

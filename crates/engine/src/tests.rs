@@ -84,6 +84,11 @@ fn missing_php_socket_names_the_one_that_exists() {
         277,
     ));
     ev.host.inspected = true;
+    // An unrelated socket in the same directory, listed first.
+    ev.host.socket_files = vec![
+        "/run/php/other-app.sock".into(),
+        "/run/php/php8.2-fpm.sock".into(),
+    ];
     ev.host.php_pools.push(PhpPool {
         name: "www".into(),
         defined_at: "/etc/php/8.2/fpm/pool.d/www.conf:41".into(),
@@ -93,6 +98,8 @@ fn missing_php_socket_names_the_one_that_exists() {
     let d = diagnose(&ev);
     let f = &d.findings[0];
     assert_eq!(f.cause, Cause::SocketMissing);
+    assert!(f.summary.contains("does —"), "{}", f.summary);
+    assert!(!f.fix.contains("systemctl"), "{}", f.fix);
     assert_eq!(f.severity, Severity::Critical);
     assert_eq!(f.failed_requests, 277);
     assert!(
@@ -532,4 +539,117 @@ fn a_probe_that_gets_the_same_broken_answer_makes_it_live() {
     let f = &diagnose(&ev).findings[0];
     assert_eq!(f.cause, Cause::InvalidResponse);
     assert!(f.live);
+}
+
+#[test]
+fn missing_php_socket_whose_successor_pool_is_not_running() {
+    let mut ev = Evidence::default();
+    ev.upstreams.push(upstream(
+        "unix:/run/php/php7.4-fpm.sock",
+        "fastcgi",
+        &["unix:/run/php/php7.4-fpm.sock"],
+    ));
+    ev.log.groups.push(group(
+        Cause::SocketMissing,
+        "socket_missing",
+        "unix:/run/php/php7.4-fpm.sock",
+        "fastcgi://",
+        12,
+    ));
+    ev.host.inspected = true;
+    // Another pool runs; the one PHP 8.2 would serve the site with does not.
+    ev.host.socket_files = vec!["/run/php/slowpool.sock".into()];
+    for (name, listen) in [
+        ("slow", "/run/php/slowpool.sock"),
+        ("www", "/run/php/php8.2-fpm.sock"),
+    ] {
+        ev.host.php_pools.push(PhpPool {
+            name: name.into(),
+            defined_at: format!("/etc/php/8.2/fpm/pool.d/{name}.conf:41"),
+            listen: listen.into(),
+            ..PhpPool::default()
+        });
+    }
+    let d = diagnose(&ev);
+    let f = &d.findings[0];
+    assert_eq!(f.cause, Cause::SocketMissing);
+    assert!(
+        f.summary.contains("/run/php/php8.2-fpm.sock") && f.summary.contains("not running"),
+        "{}",
+        f.summary
+    );
+    assert!(
+        f.fix
+            .starts_with("fastcgi_pass unix:/run/php/php8.2-fpm.sock;")
+            && f.fix.contains("systemctl start php8.2-fpm"),
+        "{}",
+        f.fix
+    );
+}
+
+#[test]
+fn a_timeout_on_a_php_fpm_pool_shows_the_pool_and_its_children() {
+    for (addr, listen) in [
+        ("unix:/run/php/app.sock", "/run/php/app.sock"),
+        ("127.0.0.1:9000", "9000"),
+        ("127.0.0.1:9000", "127.0.0.1:9000"),
+    ] {
+        let mut ev = Evidence::default();
+        ev.upstreams.push(upstream(addr, "fastcgi", &[addr]));
+        ev.log.groups.push(group(
+            Cause::UpstreamTimeout,
+            "read_timeout",
+            addr,
+            "fastcgi://",
+            8,
+        ));
+        ev.host.inspected = true;
+        ev.host.php_pools.push(PhpPool {
+            name: "app".into(),
+            defined_at: "/etc/php/8.2/fpm/pool.d/app.conf:3".into(),
+            listen: listen.into(),
+            max_children: Some(1),
+            max_children_reached: 5,
+            ..PhpPool::default()
+        });
+        let d = diagnose(&ev);
+        let f = &d.findings[0];
+        assert_eq!(f.cause, Cause::UpstreamTimeout);
+        let texts: Vec<&str> = f.evidence.iter().map(|e| e.text.as_str()).collect();
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.contains("pool 'app'") && t.contains("pm.max_children = 1")),
+            "{texts:?}"
+        );
+        assert!(
+            f.evidence
+                .iter()
+                .any(|e| e.text.contains("server reached pm.max_children") && e.count == Some(5)),
+            "{texts:?}"
+        );
+        assert!(f.fix.contains("slowlog"), "{}", f.fix);
+    }
+    // A pool on another port is not this backend's.
+    let mut ev = Evidence::default();
+    ev.upstreams
+        .push(upstream("127.0.0.1:9000", "fastcgi", &["127.0.0.1:9000"]));
+    ev.log.groups.push(group(
+        Cause::UpstreamTimeout,
+        "read_timeout",
+        "127.0.0.1:9000",
+        "fastcgi://",
+        8,
+    ));
+    ev.host.php_pools.push(PhpPool {
+        name: "other".into(),
+        listen: "9001".into(),
+        ..PhpPool::default()
+    });
+    let d = diagnose(&ev);
+    assert!(
+        !d.findings[0].fix.contains("slowlog"),
+        "{}",
+        d.findings[0].fix
+    );
 }

@@ -181,26 +181,7 @@ pub fn socket_missing(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
     };
     let path = addr.trim_start_matches("unix:");
     let site = config_site(ctx, addr);
-    let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
-    let mut alternatives: Vec<String> = ctx
-        .ev
-        .host
-        .socket_files
-        .iter()
-        .filter(|s| {
-            s.as_str() != path
-                && (s.rsplit_once('/').map_or("", |(d, _)| d) == dir || s.contains("fpm"))
-        })
-        .cloned()
-        .collect();
-    for pool in &ctx.ev.host.php_pools {
-        if pool.listen.starts_with('/')
-            && pool.listen != path
-            && !alternatives.contains(&pool.listen)
-        {
-            alternatives.push(pool.listen.clone());
-        }
-    }
+    let alternatives = socket_alternatives(ctx, path);
     if let Some(p) = ctx.probe(addr) {
         d.live = p.connect != "ok";
         d.evidence.push(Proof::fact(
@@ -220,19 +201,42 @@ pub fn socket_missing(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
     d.confidence = 0.95;
     match alternatives.first() {
         Some(alt) => {
-            let pool = ctx.ev.host.php_pools.iter().find(|p| &p.listen == alt);
+            let pool = ctx.ev.host.php_pools.iter().find(|p| p.listen == alt.path);
             let owner = pool
                 .map(|p| format!(" (PHP-FPM pool '{}', {})", p.name, p.defined_at))
                 .unwrap_or_default();
-            d.summary = format!(
-                "The socket {path} does not exist; {alt}{owner} does — the backend's socket was renamed (e.g. a PHP version upgrade)."
-            );
-            d.evidence.push(Proof::fact(
-                "host",
-                format!("existing sockets: {}", alternatives.join(", ")),
-            ));
+            let existing: Vec<&str> = alternatives
+                .iter()
+                .filter(|a| a.exists)
+                .map(|a| a.path.as_str())
+                .collect();
+            if !existing.is_empty() {
+                d.evidence.push(Proof::fact(
+                    "host",
+                    format!("existing sockets: {}", existing.join(", ")),
+                ));
+            }
             let directive = directive_for(g.schema.as_deref());
-            d.fix = format!("{directive} unix:{alt};{site} then `nginx -t && nginx -s reload`.");
+            let alt_path = &alt.path;
+            if alt.exists {
+                d.summary = format!(
+                    "The socket {path} does not exist; {alt_path}{owner} does — the backend's socket was renamed (e.g. a PHP version upgrade)."
+                );
+                d.fix = format!(
+                    "{directive} unix:{alt_path};{site} then `nginx -t && nginx -s reload`."
+                );
+            } else {
+                d.summary = format!(
+                    "The socket {path} does not exist; the backend is configured to listen on {alt_path}{owner}, which does not exist either: it is not running, and nginx names an old path (e.g. after a PHP version upgrade)."
+                );
+                let start = match php_service(alt_path) {
+                    Some(s) => format!("`systemctl start {s}`"),
+                    None => "start the backend".to_owned(),
+                };
+                d.fix = format!(
+                    "{directive} unix:{alt_path};{site}, {start}, then `nginx -t && nginx -s reload`."
+                );
+            }
         }
         None => {
             d.summary = format!(
@@ -255,6 +259,71 @@ fn php_service(path: &str) -> Option<&str> {
     let stem = path.rsplit('/').next()?.strip_suffix(".sock")?;
     let ver = stem.strip_prefix("php")?.strip_suffix("-fpm")?;
     (ver.is_empty() || ver.chars().all(|c| c.is_ascii_digit() || c == '.')).then_some(stem)
+}
+
+/// A socket nginx could use instead of a missing one.
+struct Alternative {
+    path: String,
+    /// The socket file exists now (otherwise it is a PHP-FPM pool's
+    /// configured `listen` with no socket: the pool is not running).
+    exists: bool,
+}
+
+/// Sockets beside the missing one (or PHP-FPM's), and the sockets PHP-FPM
+/// pools are configured to listen on, most alike in name first (a renamed
+/// `php7.4-fpm.sock` → `php8.2-fpm.sock` before an unrelated one), existing
+/// ones first among equals.
+fn socket_alternatives(ctx: &Ctx<'_>, path: &str) -> Vec<Alternative> {
+    let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+    let mut out: Vec<Alternative> = ctx
+        .ev
+        .host
+        .socket_files
+        .iter()
+        .filter(|s| {
+            s.as_str() != path
+                && (s.rsplit_once('/').map_or("", |(d, _)| d) == dir || s.contains("fpm"))
+        })
+        .map(|s| Alternative {
+            path: s.clone(),
+            exists: true,
+        })
+        .collect();
+    for pool in &ctx.ev.host.php_pools {
+        if pool.listen.starts_with('/')
+            && pool.listen != path
+            && !out.iter().any(|a| a.path == pool.listen)
+        {
+            out.push(Alternative {
+                path: pool.listen.clone(),
+                exists: ctx.ev.host.socket_files.contains(&pool.listen),
+            });
+        }
+    }
+    let name = |p: &str| p.rsplit('/').next().unwrap_or(p).to_owned();
+    let wanted = name(path);
+    out.sort_by_key(|a| {
+        (
+            std::cmp::Reverse(name_likeness(&wanted, &name(&a.path))),
+            !a.exists,
+        )
+    });
+    out
+}
+
+/// How alike two file names are: the length of their common prefix plus
+/// that of their common suffix (`php7.4-fpm.sock` and `php8.2-fpm.sock`
+/// share `php` and `-fpm.sock`).
+fn name_likeness(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let suffix = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    (prefix + suffix).min(a.len().min(b.len()))
 }
 
 /// `(13: Permission denied)` on a unix socket.
@@ -299,7 +368,7 @@ pub fn socket_permission(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
             ),
         ));
     }
-    let pool = ctx.ev.host.php_pools.iter().find(|p| p.listen == path);
+    let pool = ctx.php_pool(addr);
     d.fix = match pool {
         Some(p) => format!(
             "In {} (pool '{}') set `listen.owner = {user}`, `listen.group = {user}`, `listen.mode = 0660`, then restart PHP-FPM.",
@@ -314,13 +383,12 @@ pub fn socket_permission(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
 /// `(11: Resource temporarily unavailable)` on a unix socket: backlog full.
 pub fn overloaded(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
     let addr = g.upstream.as_deref().unwrap_or("the backend");
-    let path = addr.trim_start_matches("unix:");
     d.cause = Cause::BackendOverloaded;
     d.confidence = 0.9;
     d.summary = format!(
         "The backend behind {addr} accepts connections too slowly: its listen queue is full."
     );
-    let pool = ctx.ev.host.php_pools.iter().find(|p| p.listen == path);
+    let pool = ctx.php_pool(addr);
     match pool {
         Some(p) => {
             if p.max_children_reached > 0 {

@@ -123,10 +123,40 @@ pub fn timeout(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
         ),
     ));
     let module = super::connect::directive_for(g.schema.as_deref()).trim_end_matches("_pass");
-    d.fix = format!(
-        "Find out why {addr} is slow (slow queries, exhausted worker pool); if such requests are legitimately long, raise `{module}_read_timeout` (now {value}{}) for that location, and keep the backend's own timeout below it.",
-        at.map(|a| format!(" at {a}")).unwrap_or_default()
-    );
+    let at = at.map(|a| format!(" at {a}")).unwrap_or_default();
+    d.fix = match ctx.php_pool(addr) {
+        Some(pool) => {
+            let children = pool
+                .max_children
+                .map_or("unset".to_owned(), |n| n.to_string());
+            d.evidence.push(Proof::fact(
+                "host",
+                format!(
+                    "PHP-FPM pool '{}' ({}) serves {addr}: pm.max_children = {children}",
+                    pool.name, pool.defined_at
+                ),
+            ));
+            if pool.max_children_reached > 0 {
+                d.evidence.push(Proof {
+                    kind: "host",
+                    text: format!(
+                        "php-fpm pool '{}': server reached pm.max_children setting",
+                        pool.name
+                    ),
+                    count: Some(pool.max_children_reached),
+                    first: None,
+                    last: None,
+                });
+            }
+            format!(
+                "Find the slow scripts with PHP-FPM's slowlog (set `slowlog` and `request_slowlog_timeout` in pool '{}', {}); when all of its children (pm.max_children = {children}) are busy, requests queue and time out too: raise it if memory allows. If such requests are legitimately long, raise `{module}_read_timeout` (now {value}{at}) and keep `request_terminate_timeout` below it.",
+                pool.name, pool.defined_at
+            )
+        }
+        None => format!(
+            "Find out why {addr} is slow (slow queries, exhausted worker pool); if such requests are legitimately long, raise `{module}_read_timeout` (now {value}{at}) for that location, and keep the backend's own timeout below it."
+        ),
+    };
 }
 
 /// Premature close or reset while reading the header: crash, stale

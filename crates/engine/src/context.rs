@@ -66,7 +66,9 @@ impl<'a> Ctx<'a> {
     }
 
     /// TCP listeners reachable at `ip` (or a wildcard) on ports within
-    /// `spread` of `port`, other than `port`, that are not nginx itself.
+    /// `spread` of `port`, other than `port`, that are not nginx itself
+    /// (by process name, or, when the owner cannot be seen, by a port the
+    /// config listens on).
     pub fn listening_nearby(&self, ip: IpAddr, port: u16, spread: u16) -> Vec<&'a Listener> {
         self.ev
             .host
@@ -79,9 +81,17 @@ impl<'a> Ctx<'a> {
                 lport != port
                     && lport.abs_diff(port) <= spread
                     && covers(lip, ip)
-                    && !l.process.as_deref().is_some_and(|p| p.starts_with("nginx"))
+                    && !self.is_nginx(l, lport)
             })
             .collect()
+    }
+
+    /// Whether a listener is nginx's own.
+    fn is_nginx(&self, l: &Listener, port: u16) -> bool {
+        match l.process.as_deref() {
+            Some(p) => p.starts_with("nginx"),
+            None => self.ev.nginx.listen_ports.contains(&port),
+        }
     }
 
     /// Whether a listening address (possibly a wildcard) is where some

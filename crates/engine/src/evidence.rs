@@ -39,6 +39,10 @@ pub struct NginxInfo {
     pub master_pid: Option<u32>,
     /// The worker user (`user` directive, or nginx's default).
     pub worker_user: Option<String>,
+    /// TCP ports the config's `listen` directives open (http and stream):
+    /// a listener there is nginx itself, even when the process owning it
+    /// cannot be seen.
+    pub listen_ports: Vec<u16>,
 }
 
 /// An upstream as nginx will use it: an `upstream {}` group, or the

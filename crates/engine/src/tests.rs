@@ -653,3 +653,47 @@ fn a_timeout_on_a_php_fpm_pool_shows_the_pool_and_its_children() {
         d.findings[0].fix
     );
 }
+
+#[test]
+fn a_socket_only_this_process_may_not_open_is_not_a_finding() {
+    let addr = "unix:/run/php/app.sock";
+    let mut ev = Evidence::default();
+    ev.upstreams.push(upstream(addr, "fastcgi", &[addr]));
+    let mut p = probe(addr, "permission-denied", None);
+    p.errno = Some(13);
+    // run as another user: nginx's worker may connect
+    p.as_worker = Some((true, None));
+    ev.probes.push(p.clone());
+    assert!(diagnose(&ev).findings.is_empty());
+    // the worker may not either
+    p.as_worker = Some((false, Some(13)));
+    ev.probes = vec![p];
+    let d = diagnose(&ev);
+    assert_eq!(d.findings[0].cause, Cause::SocketPermission);
+}
+
+#[test]
+fn a_listener_on_a_port_nginx_listens_on_is_not_a_suspect() {
+    let mut ev = Evidence::default();
+    ev.upstreams
+        .push(upstream("127.0.0.1:8099", "http", &["127.0.0.1:8099"]));
+    ev.log.groups.push(group(
+        Cause::UpstreamDown,
+        "connect_refused",
+        "127.0.0.1:8099",
+        "http://",
+        3,
+    ));
+    ev.host.inspected = true;
+    // owner not visible (diagnosis not run as root)
+    ev.host.listeners.push(Listener {
+        address: "0.0.0.0:8089".into(),
+        process: None,
+        pid: None,
+    });
+    ev.nginx.listen_ports = vec![80, 8089];
+    assert_eq!(diagnose(&ev).findings[0].cause, Cause::UpstreamDown);
+    // a port nginx does not listen on stays a suspect
+    ev.nginx.listen_ports = vec![80];
+    assert_eq!(diagnose(&ev).findings[0].cause, Cause::AddressMismatch);
+}

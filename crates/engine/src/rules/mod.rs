@@ -232,6 +232,9 @@ fn synthetic_group(u: &Upstream, p: &ProbeResult) -> Option<LogGroup> {
         }
         "refused" => Cause::UpstreamDown,
         "not-found" => Cause::SocketMissing,
+        // Refused to this process only: nginx's worker may connect (a
+        // diagnosis run as another user), so nginx does not fail here.
+        "permission-denied" if unix && matches!(p.as_worker, Some((true, _))) => return None,
         "permission-denied" if unix => Cause::SocketPermission,
         "permission-denied" => Cause::PolicyDenied,
         "timeout" => Cause::ConnectTimeout,

@@ -107,6 +107,7 @@ pub fn gather(o: &Options) -> Result<Gathered, Failure> {
                 .as_ref()
                 .map_or_else(|| "nobody".to_owned(), |(u, _)| u.clone()),
         ),
+        listen_ports: listen_ports(&model),
     };
     if o.host && instance.is_none() {
         ev.not_checked.push(format!(
@@ -220,4 +221,22 @@ fn resolve(host: &str, port: u16) -> Vec<String> {
         .iter()
         .map(|ip| std::net::SocketAddr::new(*ip, port).to_string())
         .collect()
+}
+
+/// The TCP ports the config listens on, in `http` and `stream`.
+fn listen_ports(model: &Model) -> Vec<u16> {
+    let http = model
+        .http
+        .iter()
+        .flat_map(|h| &h.servers)
+        .flat_map(|s| &s.listens);
+    let stream = model
+        .stream
+        .iter()
+        .flat_map(|st| &st.servers)
+        .flat_map(|s| &s.listens);
+    let mut ports: Vec<u16> = http.chain(stream).filter_map(|l| l.port()).collect();
+    ports.sort_unstable();
+    ports.dedup();
+    ports
 }

@@ -216,8 +216,29 @@ fn stale_config(ev: &Evidence, found: &[Finding]) -> Vec<Finding> {
             format!("nginx -t: {}{msg}", if *ok { "ok " } else { "FAILS: " }),
         ));
     }
+    // A changed file holding a mistake nginx refuses to load: the reload
+    // was (or will be) refused, whether or not `nginx -t` was run.
+    let refusing: Vec<&ConfigIssue> = ev
+        .lints
+        .iter()
+        .filter(|l| {
+            let file = l.at.rsplit_once(':').map_or(l.at.as_str(), |(f, _)| f);
+            st.newer_files.iter().any(|f| f == file) && refuses_to_load(ev, l)
+        })
+        .collect();
+    for l in &refusing {
+        evidence.push(Proof::fact(
+            "config",
+            format!("{}: {} [{}]", l.at, l.message, l.code),
+        ));
+    }
     let summary = if test_failed {
         "The config on disk does not pass `nginx -t`: a reload failed or would fail, so nginx keeps running the old config.".to_owned()
+    } else if let Some(l) = refusing.first() {
+        format!(
+            "The config changed on disk after nginx loaded it (loaded {}), but nginx refuses to load the new one ({} at {}): a reload fails, so nginx keeps running the old config.",
+            st.loaded_at, l.code, l.at
+        )
     } else {
         format!(
             "nginx runs a config older than the files on disk (loaded {}): the fix was never reloaded.",
@@ -227,7 +248,7 @@ fn stale_config(ev: &Evidence, found: &[Finding]) -> Vec<Finding> {
     let _ = found;
     vec![Finding {
         cause: Cause::StaleConfig,
-        severity: if orphaned > 0 || test_failed {
+        severity: if orphaned > 0 || test_failed || !refusing.is_empty() {
             Severity::Critical
         } else {
             Severity::Warning
@@ -239,12 +260,32 @@ fn stale_config(ev: &Evidence, found: &[Finding]) -> Vec<Finding> {
         evidence,
         fix: if test_failed {
             "Fix the error `nginx -t` reports, then `nginx -t && nginx -s reload` (or `systemctl reload nginx`).".into()
+        } else if let Some(l) = refusing.first() {
+            format!(
+                "Fix {} ({}), then `nginx -t && nginx -s reload` (or `systemctl reload nginx`).",
+                l.at, l.fix
+            )
         } else {
             "Reload nginx: `nginx -t && nginx -s reload` (or `systemctl reload nginx`).".into()
         },
         failed_requests: orphaned,
         live: true,
     }]
+}
+
+/// Whether nginx refuses a configuration holding this mistake: the lints
+/// whose invited cause is a stale config (`nginx -t` fails), and a pass to
+/// a single-label host name that does not resolve here (`host not found in
+/// upstream`).
+fn refuses_to_load(ev: &Evidence, l: &ConfigIssue) -> bool {
+    if l.cause == Some(Cause::StaleConfig) && l.severity == Severity::Critical {
+        return true;
+    }
+    l.code == "upstream-undefined"
+        && ev
+            .upstreams
+            .iter()
+            .any(|u| u.peers.is_empty() && u.used_at.contains(&l.at))
 }
 
 /// Config findings: one that names a directive a finding already rests on

@@ -697,3 +697,65 @@ fn a_listener_on_a_port_nginx_listens_on_is_not_a_suspect() {
     ev.nginx.listen_ports = vec![80];
     assert_eq!(diagnose(&ev).findings[0].cause, Cause::AddressMismatch);
 }
+
+#[test]
+fn a_changed_file_nginx_refuses_to_load_explains_why_the_reload_never_happened() {
+    let site = "/etc/nginx/sites-enabled/app";
+    let lint = |code: &str, cause: Cause, severity: Severity| ConfigIssue {
+        code: code.into(),
+        cause: Some(cause),
+        severity,
+        at: format!("{site}:3"),
+        message: "proxy_pass http://appbackend:8080: \"appbackend\" names no upstream block".into(),
+        fix: "upstream appbackend { server 127.0.0.1:PORT; }".into(),
+    };
+    let with = |lints: Vec<ConfigIssue>, peers: &[&str]| {
+        let mut ev = Evidence::default();
+        let mut u = upstream("appbackend:8080", "http", peers);
+        u.used_at = vec![format!("{site}:3")];
+        ev.upstreams.push(u);
+        ev.host.stale = Some(Stale {
+            loaded_at: "2026-11-21 21:41:16 UTC".into(),
+            newer_files: vec![site.into()],
+            test: None,
+        });
+        ev.lints = lints;
+        diagnose(&ev)
+            .findings
+            .into_iter()
+            .find(|f| f.cause == Cause::StaleConfig)
+            .unwrap()
+    };
+    // the name resolves nowhere: nginx refuses the new config
+    let f = with(
+        vec![lint(
+            "upstream-undefined",
+            Cause::DnsFailure,
+            Severity::Warning,
+        )],
+        &[],
+    );
+    assert_eq!(f.severity, Severity::Critical);
+    assert!(f.summary.contains("refuses to load"), "{}", f.summary);
+    assert!(f.fix.starts_with(&format!("Fix {site}:3")), "{}", f.fix);
+    // it resolves (e.g. /etc/hosts): only the reload is missing
+    let f = with(
+        vec![lint(
+            "upstream-undefined",
+            Cause::DnsFailure,
+            Severity::Warning,
+        )],
+        &["10.0.0.7:8080"],
+    );
+    assert!(!f.summary.contains("refuses"), "{}", f.summary);
+    // a lint nginx -t fails on, in the changed file
+    let f = with(
+        vec![lint(
+            "include-missing",
+            Cause::StaleConfig,
+            Severity::Critical,
+        )],
+        &["10.0.0.7:8080"],
+    );
+    assert!(f.summary.contains("include-missing"), "{}", f.summary);
+}

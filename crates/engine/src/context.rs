@@ -125,6 +125,28 @@ impl<'a> Ctx<'a> {
         })
     }
 
+    /// The local PHP-FPM pool behind a TCP `addr` whose
+    /// `listen.allowed_clients` leaves out the address nginx connects from,
+    /// with that address. A connection to a local address comes from that
+    /// same address, so the client PHP-FPM sees is the one nginx dials.
+    /// `None` when the list holds anything that is not a plain IP (it is not
+    /// then certain).
+    pub fn php_pool_refusing(&self, addr: &str) -> Option<(&'a PhpPool, IpAddr)> {
+        let pool = self.php_pool(addr)?;
+        let allowed = pool.allowed_clients.as_ref()?;
+        let (client, _) = split_ip_port(addr)?;
+        let ips: Vec<IpAddr> = allowed
+            .iter()
+            .map(|a| a.trim().parse().ok())
+            .collect::<Option<_>>()?;
+        let mapped = |ip: &IpAddr| match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(*ip, IpAddr::V4),
+            IpAddr::V4(_) => *ip,
+        };
+        (!ips.is_empty() && !ips.iter().any(|ip| mapped(ip) == mapped(&client)))
+            .then_some((pool, client))
+    }
+
     /// Whether a unix socket at `path` has a listener.
     pub fn unix_listening(&self, path: &str) -> bool {
         self.ev

@@ -325,6 +325,9 @@ pub struct PhpPool {
     pub max_children: Option<u32>,
     /// `server reached pm.max_children setting` warnings seen.
     pub max_children_reached: u64,
+    /// `listen.allowed_clients` (TCP pools): the only client addresses the
+    /// pool serves; it closes connections from any other at once.
+    pub allowed_clients: Option<Vec<String>>,
 }
 
 /// The running config is not the one on disk.

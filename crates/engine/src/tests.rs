@@ -759,3 +759,44 @@ fn a_changed_file_nginx_refuses_to_load_explains_why_the_reload_never_happened()
     );
     assert!(f.summary.contains("include-missing"), "{}", f.summary);
 }
+
+#[test]
+fn a_php_fpm_pool_that_does_not_allow_nginx_is_policy_denied() {
+    let addr = "127.0.0.1:9000";
+    let with = |allowed: &[&str]| {
+        let mut ev = Evidence::default();
+        ev.upstreams.push(upstream(addr, "fastcgi", &[addr]));
+        ev.log.groups.push(group(
+            Cause::BackendCrash,
+            "connection_reset",
+            addr,
+            "fastcgi://",
+            6,
+        ));
+        ev.host.inspected = true;
+        ev.host.php_pools.push(PhpPool {
+            name: "app".into(),
+            defined_at: "/etc/php/8.2/fpm/pool.d/app.conf:4".into(),
+            listen: "9000".into(),
+            allowed_clients: Some(allowed.iter().map(|a| (*a).to_owned()).collect()),
+            ..PhpPool::default()
+        });
+        diagnose(&ev).findings.remove(0)
+    };
+    let f = with(&["10.20.30.40"]);
+    assert_eq!(f.cause, Cause::PolicyDenied);
+    assert!(
+        f.fix
+            .contains("listen.allowed_clients = 10.20.30.40,127.0.0.1"),
+        "{}",
+        f.fix
+    );
+    // nginx's address is allowed (also as an IPv4-mapped IPv6 address)
+    assert_eq!(
+        with(&["10.20.30.40", "127.0.0.1"]).cause,
+        Cause::BackendCrash
+    );
+    assert_eq!(with(&["::ffff:127.0.0.1"]).cause, Cause::BackendCrash);
+    // an entry that is not a plain address: not certain, no conclusion
+    assert_eq!(with(&["localhost"]).cause, Cause::BackendCrash);
+}

@@ -166,6 +166,32 @@ pub fn closed(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
         return;
     }
     let addr = g.upstream.as_deref().unwrap_or("the backend");
+    if let Some((pool, client)) = ctx.php_pool_refusing(addr) {
+        let allowed = pool
+            .allowed_clients
+            .as_deref()
+            .unwrap_or_default()
+            .join(",");
+        d.cause = Cause::PolicyDenied;
+        d.confidence = 0.9;
+        d.summary = format!(
+            "PHP-FPM pool '{}' serves only {allowed} (`listen.allowed_clients`), and nginx connects to {addr} from {client}: the pool closes the connection before reading the request.",
+            pool.name
+        );
+        d.evidence.push(Proof::fact(
+            "host",
+            format!(
+                "PHP-FPM pool '{}' ({}): listen.allowed_clients = {allowed}",
+                pool.name, pool.defined_at
+            ),
+        ));
+        d.fix = format!(
+            "In pool '{}' ({}) set `listen.allowed_clients = {allowed},{client}` (or remove the line to allow every client), then reload PHP-FPM.",
+            pool.name, pool.defined_at
+        );
+        probe_closed_now(ctx, addr, d);
+        return;
+    }
     let upstream = ctx.upstream_of(addr).map(|(u, _)| u);
     let keepalive = upstream.is_some_and(|u| {
         u.settings.keepalive.is_some() && u.settings.http11 && u.settings.connection_cleared
@@ -215,7 +241,15 @@ pub fn closed(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
             format!("OOM kill at {time}: {name} (pid {pid})"),
         ));
     }
-    // The probe's request was dropped the same way: still failing now.
+    probe_closed_now(ctx, addr, d);
+    d.fix = format!(
+        "Read {addr}'s own log around {} for crashes or killed workers (gunicorn `timeout`, PHP-FPM `request_terminate_timeout`, uWSGI `harakiri`, OOM); raise the worker timeout or memory, or fix the crash.",
+        g.first
+    );
+}
+
+/// The probe's request was dropped the same way: still failing now.
+fn probe_closed_now(ctx: &Ctx<'_>, addr: &str, d: &mut Draft) {
     if let Some(p) = ctx.probe(addr).filter(|p| {
         p.connect == "ok"
             && (p.protocol.as_deref() == Some("closed")
@@ -229,10 +263,6 @@ pub fn closed(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
             ),
         );
     }
-    d.fix = format!(
-        "Read {addr}'s own log around {} for crashes or killed workers (gunicorn `timeout`, PHP-FPM `request_terminate_timeout`, uWSGI `harakiri`, OOM); raise the worker timeout or memory, or fix the crash.",
-        g.first
-    );
 }
 
 /// `upstream sent too big header`.

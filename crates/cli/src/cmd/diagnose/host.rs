@@ -181,6 +181,7 @@ pub fn evidence(
                     max_children_reached: log
                         .and_then(|l| l.pools.get(&pool.name))
                         .map_or(0, |s| s.max_children_reached),
+                    allowed_clients: pool.allowed_clients.clone(),
                 });
             }
         }

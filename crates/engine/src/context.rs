@@ -86,8 +86,8 @@ impl<'a> Ctx<'a> {
             .collect()
     }
 
-    /// Whether a listener is nginx's own.
-    fn is_nginx(&self, l: &Listener, port: u16) -> bool {
+    /// Whether a listener on `port` is nginx's own.
+    pub fn is_nginx(&self, l: &Listener, port: u16) -> bool {
         match l.process.as_deref() {
             Some(p) => p.starts_with("nginx"),
             None => self.ev.nginx.listen_ports.contains(&port),

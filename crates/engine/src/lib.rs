@@ -297,7 +297,7 @@ fn add_lints(ev: &Evidence, findings: &mut Vec<Finding>) {
         let proof = Proof::fact("config", format!("{}: {} [{}]", l.at, l.message, l.code));
         match findings
             .iter_mut()
-            .find(|f| Some(f.cause) == l.cause && rests_on(ev, f, l))
+            .find(|f| l.cause.is_some_and(|c| supports(c, f.cause)) && rests_on(ev, f, l))
         {
             Some(f) => {
                 f.evidence.push(proof);
@@ -330,6 +330,13 @@ fn add_lints(ev: &Evidence, findings: &mut Vec<Finding>) {
         })
         .collect();
     findings.extend(merge(extra));
+}
+
+/// Whether a config finding inviting `lint` is evidence for a finding of
+/// cause `found`: the same cause, or its premise (nothing listens at the
+/// configured address is what an address mismatch starts from).
+fn supports(lint: Cause, found: Cause) -> bool {
+    lint == found || (lint == Cause::UpstreamDown && found == Cause::AddressMismatch)
 }
 
 /// Is the config finding about what this finding rests on: a `file:line`

@@ -136,6 +136,7 @@ fn refused_on_ipv6_while_backend_listens_on_ipv4_is_address_mismatch() {
         .listeners
         .push(listener("127.0.0.1:8000", "gunicorn"));
     ev.probes.push(probe("[::1]:8000", "refused", None));
+    // written as an address: no word about host names
     let f = &diagnose(&ev).findings[0];
     assert_eq!(f.cause, Cause::AddressMismatch);
     assert!(
@@ -143,7 +144,31 @@ fn refused_on_ipv6_while_backend_listens_on_ipv4_is_address_mismatch() {
         "{}",
         f.summary
     );
+    assert!(!f.summary.contains("localhost"), "{}", f.summary);
     assert!(f.live);
+    // written as `localhost`: the summary and the fix say why
+    for p in &mut ev.upstreams[0].peers {
+        p.hostname = Some("localhost".into());
+    }
+    // the config check that nothing listens there is this finding's premise
+    ev.lints.push(ConfigIssue {
+        code: "loopback-not-listening".into(),
+        cause: Some(Cause::UpstreamDown),
+        severity: Severity::Critical,
+        at: "nginx.conf:20".into(),
+        message: "server localhost:8000: nothing listens on [::1]:8000".into(),
+        fix: "start the backend".into(),
+    });
+    let d = diagnose(&ev);
+    let f = &d.findings[0];
+    assert!(f.summary.contains("`localhost`"), "{}", f.summary);
+    assert!(f.fix.contains("not `localhost`"), "{}", f.fix);
+    assert_eq!(d.findings.len(), 1, "{:#?}", d.findings);
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.text.contains("loopback-not-listening"))
+    );
 }
 
 #[test]

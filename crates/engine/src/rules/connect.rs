@@ -75,7 +75,7 @@ pub fn refused(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
     let same_port: Vec<_> = ctx
         .listening_on_port(port)
         .into_iter()
-        .filter(|l| !l.process.as_deref().is_some_and(|p| p.starts_with("nginx")))
+        .filter(|l| !ctx.is_nginx(l, port))
         .collect();
     // A neighbouring port that nginx already uses for another backend is
     // that backend, not where this one went.
@@ -99,12 +99,21 @@ pub fn refused(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
             .as_deref()
             .map(|p| format!(" ({p})"))
             .unwrap_or_default();
-        let family = if ip.is_ipv6() != split_ip_port(&l.address).is_some_and(|(i, _)| i.is_ipv6())
-        {
-            " — an IPv4/IPv6 mismatch: `localhost` resolves to both ::1 and 127.0.0.1 and nginx tries them in turn"
-        } else {
-            ""
+        // Written as a name (`localhost`) that resolves to both families?
+        let hostname = ctx.upstream_of(addr).and_then(|(_, p)| p?.hostname.clone());
+        let other_family =
+            ip.is_ipv6() != split_ip_port(&l.address).is_some_and(|(i, _)| i.is_ipv6());
+        let family = match (&hostname, other_family) {
+            (Some(h), true) => format!(
+                " — an IPv4/IPv6 mismatch: `{h}` resolves to both families and nginx tries each address in turn"
+            ),
+            (None, true) => " — an IPv4/IPv6 mismatch".to_owned(),
+            (_, false) => String::new(),
         };
+        let literal = hostname
+            .as_deref()
+            .map(|h| format!(" (use the IP literal, not `{h}`)"))
+            .unwrap_or_default();
         d.summary = format!(
             "nginx connects to {addr}, but the backend{who} listens on {} instead{family}.",
             l.address
@@ -114,7 +123,7 @@ pub fn refused(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
             format!("listening: {}{who}; nothing on {addr}", l.address),
         ));
         d.fix = format!(
-            "Point nginx at {}{site} (use the IP literal, not `localhost`), or make the backend listen on {addr}; then `nginx -t && nginx -s reload`.",
+            "Point nginx at {}{site}{literal}, or make the backend listen on {addr}; then `nginx -t && nginx -s reload`.",
             l.address
         );
     } else if let Some(pool) = pools.first() {

@@ -341,8 +341,18 @@ fn supports(lint: Cause, found: Cause) -> bool {
 
 /// Is the config finding about what this finding rests on: a `file:line`
 /// it cites (as a location or in its evidence), the definition of its
-/// upstream or of one of its servers, or its upstream by name?
+/// upstream or of one of its servers, its upstream by name, or a limit of
+/// the whole nginx that the finding is about?
 fn rests_on(ev: &Evidence, f: &Finding, l: &ConfigIssue) -> bool {
+    // Limits of the whole nginx (descriptors, connections, ports) are set
+    // once, in the main context: any config finding on them is this one's.
+    if matches!(
+        f.cause,
+        Cause::FdExhaustion | Cause::WorkerConnections | Cause::PortExhaustion
+    ) && l.cause == Some(f.cause)
+    {
+        return true;
+    }
     let at = l.at.as_str();
     if f.locations.iter().any(|x| x == at)
         || f.evidence

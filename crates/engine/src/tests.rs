@@ -825,3 +825,29 @@ fn a_php_fpm_pool_that_does_not_allow_nginx_is_policy_denied() {
     // an entry that is not a plain address: not certain, no conclusion
     assert_eq!(with(&["localhost"]).cause, Cause::BackendCrash);
 }
+
+#[test]
+fn a_config_finding_on_a_global_limit_joins_the_observed_exhaustion() {
+    let mut ev = Evidence::default();
+    ev.upstreams
+        .push(upstream("127.0.0.1:8105", "http", &["127.0.0.1:8105"]));
+    ev.log.groups.push(group(
+        Cause::FdExhaustion,
+        "socket_fd_exhaustion",
+        "127.0.0.1:8105",
+        "http://",
+        16,
+    ));
+    ev.lints.push(ConfigIssue {
+        code: "worker-connections-over-nofile".into(),
+        cause: Some(Cause::FdExhaustion),
+        severity: Severity::Warning,
+        at: "nginx.conf:5".into(),
+        message: "worker_connections 512 is above worker_rlimit_nofile (24)".into(),
+        fix: "worker_rlimit_nofile 1024;".into(),
+    });
+    let d = diagnose(&ev);
+    assert_eq!(d.findings.len(), 1, "{:#?}", d.findings);
+    assert_eq!(d.findings[0].cause, Cause::FdExhaustion);
+    assert!(d.findings[0].locations.contains(&"nginx.conf:5".to_owned()));
+}

@@ -78,9 +78,7 @@ pub(crate) fn lookup(body: &[u8]) -> Option<&'static Template> {
     // templates with one short compare, before the texts are compared.
     TABLE.iter().find(|t| {
         let n = t.text.len();
-        t.text[0] == first
-            && body.get(n..n + 10) == Some(b", client: ")
-            && body[..n] == *t.text
+        t.text[0] == first && body.get(n..n + 10) == Some(b", client: ") && body[..n] == *t.text
     })
 }
 

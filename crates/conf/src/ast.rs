@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
 
 /// Index of a source file in a [`crate::Config`]'s file table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -78,13 +80,75 @@ impl fmt::Display for Word {
     }
 }
 
+/// A directive's arguments: an immutable slice of words (it derefs to
+/// `[Word]`). Cloning shares the words, so the copies of a file included
+/// many times all point at one set of arguments.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Args(Option<Arc<[Word]>>);
+
+impl Args {
+    /// The arguments as a slice.
+    pub fn as_slice(&self) -> &[Word] {
+        self.0.as_deref().unwrap_or(&[])
+    }
+}
+
+impl Deref for Args {
+    type Target = [Word];
+    fn deref(&self) -> &[Word] {
+        self.as_slice()
+    }
+}
+
+impl From<Vec<Word>> for Args {
+    fn from(v: Vec<Word>) -> Self {
+        if v.is_empty() {
+            Args(None)
+        } else {
+            Args(Some(v.into()))
+        }
+    }
+}
+
+impl FromIterator<Word> for Args {
+    fn from_iter<I: IntoIterator<Item = Word>>(iter: I) -> Self {
+        Vec::from_iter(iter).into()
+    }
+}
+
+impl Args {
+    /// Move `words[from..]` out into arguments (one allocation of the exact
+    /// size; none when there are no words).
+    pub(crate) fn drain_from(words: &mut Vec<Word>, from: usize) -> Args {
+        if words.len() <= from {
+            words.truncate(from);
+            return Args(None);
+        }
+        Args(Some(words.drain(from..).collect()))
+    }
+}
+
+impl<'a> IntoIterator for &'a Args {
+    type Item = &'a Word;
+    type IntoIter = std::slice::Iter<'a, Word>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.as_slice().iter()
+    }
+}
+
+impl fmt::Debug for Args {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.as_slice()).finish()
+    }
+}
+
 /// A statement: `name args… ;` or `name args… { block }`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stmt {
     /// The directive name (first word).
     pub name: Word,
     /// The remaining words.
-    pub args: Vec<Word>,
+    pub args: Args,
     /// The block's statements, for block directives.
     pub block: Option<Vec<Stmt>>,
 }

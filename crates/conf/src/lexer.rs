@@ -13,7 +13,7 @@
 //!   buffer's fill level is emulated exactly, because the Lua block reader
 //!   ([`crate::lua`]) depends on it too.
 
-use crate::ast::{FileId, Quote, Span, Word};
+use crate::ast::{Args, FileId, Quote, Span, Word};
 use crate::error::{ParseError, SyntaxError};
 
 /// Size of nginx's config read buffer (`NGX_CONF_BUFFER`).
@@ -23,9 +23,9 @@ pub const CONF_BUFFER: usize = 4096;
 #[derive(Debug)]
 pub enum Event {
     /// Words terminated by `;`: the directive name and its arguments.
-    Statement(Word, Vec<Word>),
+    Statement(Word, Args),
     /// Words terminated by `{`: the directive name and its arguments.
-    BlockStart(Word, Vec<Word>),
+    BlockStart(Word, Args),
     /// A `}` with no pending words.
     BlockEnd(Span),
     /// End of input with nothing pending.
@@ -329,12 +329,11 @@ impl<'a> Lexer<'a> {
     }
 }
 
-/// The statement in `words` (at least one word), arguments in a vector of
-/// their exact size.
+/// The statement in `words` (at least one word), arguments in one
+/// allocation of their exact size.
 fn statement(words: &mut Vec<Word>, block: bool) -> Event {
-    let mut it = words.drain(..);
-    let name = it.next().expect("a statement has a name");
-    let args: Vec<Word> = it.collect();
+    let args = Args::drain_from(words, 1);
+    let name = words.pop().expect("a statement has a name");
     if block {
         Event::BlockStart(name, args)
     } else {

@@ -81,15 +81,41 @@ impl fmt::Display for Word {
 }
 
 /// A directive's arguments: an immutable slice of words (it derefs to
-/// `[Word]`). Cloning shares the words, so the copies of a file included
-/// many times all point at one set of arguments.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Args(Option<Arc<[Word]>>);
+/// `[Word]`). The words of one parse of a file are stored together and
+/// shared: cloning is cheap, and the copies of a file included many times
+/// all point at the same words.
+#[derive(Clone, Default)]
+pub struct Args {
+    words: Option<Arc<Vec<Word>>>,
+    start: u32,
+    len: u32,
+}
 
 impl Args {
     /// The arguments as a slice.
     pub fn as_slice(&self) -> &[Word] {
-        self.0.as_deref().unwrap_or(&[])
+        match &self.words {
+            Some(w) => &w[self.start as usize..(self.start + self.len) as usize],
+            None => &[],
+        }
+    }
+
+    /// `all[range]`, for a file's words being collected (`all` is set by
+    /// [`Args::attach`] once the file is read).
+    pub(crate) fn pending(range: std::ops::Range<usize>) -> Args {
+        let n = |i: usize| u32::try_from(i).expect("fewer than 2^32 words in a file");
+        Args {
+            words: None,
+            start: n(range.start),
+            len: n(range.end - range.start),
+        }
+    }
+
+    /// Point pending arguments at the file's words.
+    pub(crate) fn attach(&mut self, all: &Arc<Vec<Word>>) {
+        if self.len > 0 {
+            self.words = Some(Arc::clone(all));
+        }
     }
 }
 
@@ -102,11 +128,10 @@ impl Deref for Args {
 
 impl From<Vec<Word>> for Args {
     fn from(v: Vec<Word>) -> Self {
-        if v.is_empty() {
-            Args(None)
-        } else {
-            Args(Some(v.into()))
-        }
+        let len = v.len();
+        let mut a = Args::pending(0..len);
+        a.attach(&Arc::new(v));
+        a
     }
 }
 
@@ -116,17 +141,13 @@ impl FromIterator<Word> for Args {
     }
 }
 
-impl Args {
-    /// Move `words[from..]` out into arguments (one allocation of the exact
-    /// size; none when there are no words).
-    pub(crate) fn drain_from(words: &mut Vec<Word>, from: usize) -> Args {
-        if words.len() <= from {
-            words.truncate(from);
-            return Args(None);
-        }
-        Args(Some(words.drain(from..).collect()))
+impl PartialEq for Args {
+    fn eq(&self, other: &Args) -> bool {
+        self.as_slice() == other.as_slice()
     }
 }
+
+impl Eq for Args {}
 
 impl<'a> IntoIterator for &'a Args {
     type Item = &'a Word;

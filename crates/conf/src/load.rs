@@ -20,7 +20,8 @@ use std::rc::Rc;
 use crate::ast::{FileId, Span};
 use crate::bytes::Bytes;
 use crate::error::{LoadError, ParseError};
-use crate::parser::{Item, parse_items, parse_many};
+use crate::parser::{Item, parse_items};
+use crate::prefetch::Prefetch;
 use crate::tree::{Config, Kids, LoadIssue, Node, NodeId, SourceFile};
 
 /// A glob matching at least this many new files is parsed in parallel.
@@ -104,6 +105,7 @@ pub fn load_from(src: &dyn Source, main: &Path, opts: &LoadOptions) -> Result<Co
         chain: Vec::new(),
         kids: Vec::new(),
         open: Vec::new(),
+        streams: Vec::new(),
     };
     let (id, items) = loader.parse_file(main.to_path_buf(), text)?;
     loader.chain.push((id, ChainPath::Path(main.to_path_buf())));
@@ -129,10 +131,14 @@ struct Loader<'s> {
     /// The blocks being filled: the block, where its directives start in
     /// `kids`, and the index past its last item in its file's item list.
     open: Vec<(NodeId, usize, u32)>,
+    /// Large globs being parsed ahead, innermost last.
+    streams: Vec<Prefetch>,
 }
 
 enum FileState {
-    /// Read and parsed ahead (a large glob), not yet included.
+    /// Handed to a worker thread (a large glob), not yet back.
+    Queued,
+    /// Parsed ahead (a large glob), not yet included.
     Prefetched(Result<Vec<Item>, ParseError>),
     /// Included once: its items were moved into the arena.
     Used,
@@ -267,39 +273,64 @@ impl Loader<'_> {
                 return Ok(());
             }
         };
-        self.prefetch(&files);
+        let streamed = self.prefetch(&files);
+        let mut r = Ok(());
         for file in files {
-            self.include_one(at, file)?;
+            r = self.include_one(at, file).map(drop);
+            if r.is_err() {
+                break;
+            }
         }
-        Ok(())
+        if streamed {
+            self.streams.pop();
+        }
+        r
     }
 
-    /// Read the not-yet-seen files of a large glob and parse them on all
-    /// cores; [`Self::include_known`] then takes the results in order, so
-    /// errors and file ids come out as if parsed one by one.
-    fn prefetch(&mut self, files: &[PathBuf]) {
+    /// Hand the not-yet-seen files of a large glob to worker threads as
+    /// they are read; [`Self::include_known`] takes them back in order, so
+    /// errors and file ids come out as if parsed one by one. Returns
+    /// whether workers were started.
+    fn prefetch(&mut self, files: &[PathBuf]) -> bool {
         let todo: Vec<&PathBuf> = files
             .iter()
             .filter(|f| !self.ids.contains_key(*f))
             .collect();
-        if todo.len() < PARALLEL_MIN_FILES {
-            return;
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8)) - 1;
+        if todo.len() < PARALLEL_MIN_FILES || workers == 0 {
+            return false;
         }
-        let first = self.cfg.files.len();
+        let Some(mut stream) = Prefetch::start(workers, self.next_file_id()) else {
+            return false;
+        };
         for f in todo {
             if let Ok(text) = self.src.read(f) {
-                // A placeholder until the parse below is done.
-                self.add_file(f.clone(), text, FileState::Used);
+                // The text comes back with the parse.
+                let id = self.add_file(f.clone(), Vec::new(), FileState::Queued);
+                stream.send(id, text);
             }
         }
-        let inputs: Vec<(FileId, &[u8])> = self.cfg.files[first..]
+        stream.close();
+        self.streams.push(stream);
+        true
+    }
+
+    /// Wait for a queued file's parse; files of the same worker that come
+    /// back first are kept for later.
+    fn fetch(&mut self, id: FileId) -> Result<Vec<Item>, ParseError> {
+        let s = self
+            .streams
             .iter()
-            .enumerate()
-            .map(|(i, f)| (FileId((first + i) as u32), &f.text[..]))
-            .collect();
-        let results = parse_many(&inputs);
-        for (state, r) in self.state[first..].iter_mut().zip(results) {
-            *state = FileState::Prefetched(r);
+            .rposition(|p| p.has(id))
+            .expect("a queued file belongs to a stream");
+        loop {
+            let parsed = self.streams[s].next_for(id);
+            let i = parsed.id.0 as usize;
+            self.cfg.files[i].text = parsed.text;
+            if parsed.id == id {
+                return parsed.items;
+            }
+            self.state[i] = FileState::Prefetched(parsed.items);
         }
     }
 
@@ -370,6 +401,9 @@ impl Loader<'_> {
     /// Include a file that has been read before (the chain is checked).
     fn include_known(&mut self, id: FileId, name: ChainPath) -> Result<(), LoadError> {
         let i = id.0 as usize;
+        if let FileState::Queued = self.state[i] {
+            self.state[i] = FileState::Prefetched(self.fetch(id));
+        }
         if let FileState::Prefetched(Err(e)) = &self.state[i] {
             return Err(LoadError::Syntax {
                 path: match &name {
@@ -384,14 +418,10 @@ impl Loader<'_> {
         self.chain.push((id, name));
         match std::mem::replace(&mut self.state[i], FileState::Used) {
             FileState::Prefetched(parsed) => {
-                let items = parsed.map_err(|e| LoadError::Syntax {
-                    path: self.cfg.files[i].path.clone(),
-                    line: e.line,
-                    col: e.col,
-                    kind: e.kind,
-                })?;
+                let items = parsed.expect("syntax errors are returned above");
                 self.emit(items.into_iter())?;
             }
+            FileState::Queued => unreachable!("queued files are fetched above"),
             FileState::Used => {
                 let items: Rc<[Item]> = parse_items(&self.cfg.files[i].text, id)
                     .expect("a file that parsed once parses again")

@@ -8,9 +8,11 @@
 //! statement is followed by its contents), which the loader copies straight
 //! into the [`crate::Config`] arena; [`parse`] nests it into [`Stmt`]s.
 
+use std::sync::Arc;
+
 use crate::ast::{Args, FileId, Stmt, Word};
 use crate::error::{ParseError, SyntaxError};
-use crate::lexer::{Event, Lexer};
+use crate::lexer::{Lexer, Raw};
 
 /// Deeper nesting than this is rejected (real configs nest a few levels).
 pub const MAX_DEPTH: usize = 200;
@@ -62,44 +64,74 @@ pub fn parse(src: &[u8], file: FileId) -> Result<Vec<Stmt>, ParseError> {
     parse_items(src, file).map(nest)
 }
 
+/// [`parse`] with every byte read by the lexer's full state machine (no
+/// fast path): the reference the fast path is checked against.
+#[doc(hidden)]
+pub fn parse_reference(src: &[u8], file: FileId) -> Result<Vec<Stmt>, ParseError> {
+    parse_with(Lexer::new_reference(src, file)).map(nest)
+}
+
 /// Parse one file's bytes into a flat item list.
 pub(crate) fn parse_items(src: &[u8], file: FileId) -> Result<Vec<Item>, ParseError> {
-    let mut lx = Lexer::new(src, file);
+    parse_with(Lexer::new(src, file))
+}
+
+fn parse_with(mut lx: Lexer<'_>) -> Result<Vec<Item>, ParseError> {
+    let src = lx.src;
     let mut items: Vec<Item> = Vec::with_capacity(src.len() / 32 + 4);
+    // Every argument of the file, in order.
+    let mut words: Vec<Word> = Vec::with_capacity(src.len() / 16 + 4);
     // Open blocks: the block item's index and whether it is a handler block.
     let mut open: Vec<(usize, bool)> = Vec::new();
     loop {
         let in_handler = open.last().is_some_and(|&(_, h)| h);
-        match lx.next_event()? {
-            Event::Eof => {
+        let mark = words.len();
+        match lx.next_raw(&mut words, mark)? {
+            Raw::Eof => {
                 if !open.is_empty() {
                     let span = lx.span_at(lx.pos, lx.line, lx.line_start);
                     return Err(lx.error(span, SyntaxError::EofInBlock));
                 }
+                words.shrink_to_fit();
+                let all = Arc::new(words);
+                for it in &mut items {
+                    it.args.attach(&all);
+                }
                 return Ok(items);
             }
-            Event::BlockEnd(span) => {
+            Raw::BlockEnd(span) => {
                 let Some((i, _)) = open.pop() else {
                     return Err(lx.error(span, SyntaxError::UnexpectedClose));
                 };
                 items[i].end = index(items.len());
             }
-            Event::Statement(name, args) => {
+            Raw::Statement {
+                name,
+                args,
+                block: false,
+            } => {
                 check_name(&lx, in_handler, &name)?;
-                items.push(Item { name, args, end: 0 });
+                items.push(Item {
+                    name,
+                    args: Args::pending(args),
+                    end: 0,
+                });
             }
-            Event::BlockStart(name, args) => {
+            Raw::Statement {
+                name,
+                args,
+                block: true,
+            } => {
                 if in_handler {
                     return Err(lx.error(lx.here(), SyntaxError::Unexpected('{')));
                 }
                 check_name(&lx, in_handler, &name)?;
                 if is_lua_block(&name) {
                     let body = lx.read_lua_block()?;
-                    let mut words = args.to_vec();
                     words.push(body);
                     items.push(Item {
                         name,
-                        args: words.into(),
+                        args: Args::pending(args.start..words.len()),
                         end: 0,
                     });
                     continue;
@@ -112,7 +144,7 @@ pub(crate) fn parse_items(src: &[u8], file: FileId) -> Result<Vec<Item>, ParseEr
                 // `end` is set when the block closes.
                 items.push(Item {
                     name,
-                    args,
+                    args: Args::pending(args),
                     end: u32::MAX,
                 });
             }
@@ -168,33 +200,4 @@ fn nest(items: Vec<Item>) -> Vec<Stmt> {
         close(&mut stack);
     }
     stack.pop().map(|o| o.stmts).unwrap_or_default()
-}
-
-/// Parse several files at once, spread over the machine's cores; results
-/// are in input order.
-pub(crate) fn parse_many(files: &[(FileId, &[u8])]) -> Vec<Result<Vec<Item>, ParseError>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    if threads < 2 || files.len() < 2 {
-        return files
-            .iter()
-            .map(|(id, text)| parse_items(text, *id))
-            .collect();
-    }
-    let chunk = files.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|(id, text)| parse_items(text, *id))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("parser threads do not panic"))
-            .collect()
-    })
 }

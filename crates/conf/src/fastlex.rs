@@ -1,0 +1,147 @@
+//! A straight-line reader for the statements almost every config is made
+//! of: bare words (with `$var`, `${var}` and backslash escapes), quoted
+//! words followed by a blank, `;` or `{`, `#` comments between tokens, and
+//! `}`. It gives exactly what [`crate::lexer`]'s full state machine gives
+//! for them, and gives up — leaving the lexer untouched, so the state
+//! machine reads the statement from its start — on anything else: errors,
+//! a quoted word followed by `)`, and reaching the end of nginx's emulated
+//! read buffer (where the buffer rules apply).
+
+use crate::ast::{Quote, Span, Word};
+use crate::lexer::{IN_WORD, Lexer, Raw, offset, statement, unescape};
+
+impl Lexer<'_> {
+    /// Read one statement, block start or block end the common way, or
+    /// `None` with the lexer unchanged (`words` may hold extra entries past
+    /// `mark`; the caller drops them).
+    pub(crate) fn read_common(&mut self, words: &mut Vec<Word>, mark: usize) -> Option<Raw> {
+        // Never look past the emulated buffer end: crossing it is the
+        // state machine's business.
+        let src = &self.src[..self.last];
+        let mut pos = self.pos;
+        let mut line = self.line;
+        let mut line_start = self.line_start;
+        loop {
+            // Blanks and comments between tokens.
+            loop {
+                match *src.get(pos)? {
+                    b' ' | b'\t' | b'\r' => pos += 1,
+                    b'\n' => {
+                        pos += 1;
+                        line += 1;
+                        line_start = pos;
+                    }
+                    b'#' => pos += memchr::memchr(b'\n', &src[pos..])?,
+                    _ => break,
+                }
+            }
+            let tok = pos;
+            let span = Span {
+                file: self.file,
+                line,
+                col: offset(tok - line_start + 1),
+            };
+            let ch = src[tok];
+            match ch {
+                b';' | b'{' => {
+                    if words.len() == mark {
+                        return None;
+                    }
+                    self.pos = tok + 1;
+                    self.line = line;
+                    self.line_start = line_start;
+                    return Some(statement(words, mark, ch == b'{'));
+                }
+                b'}' => {
+                    if words.len() > mark {
+                        return None;
+                    }
+                    self.pos = tok + 1;
+                    self.line = line;
+                    self.line_start = line_start;
+                    return Some(Raw::BlockEnd(span));
+                }
+                b'"' | b'\'' => {
+                    let mut i = tok + 1;
+                    let mut escaped = false;
+                    loop {
+                        let c = *src.get(i)?;
+                        if c == ch {
+                            break;
+                        }
+                        if c == b'\\' {
+                            escaped = true;
+                            i += 1;
+                            if *src.get(i)? == b'\n' {
+                                line += 1;
+                                line_start = i + 1;
+                            }
+                        } else if c == b'\n' {
+                            line += 1;
+                            line_start = i + 1;
+                        }
+                        i += 1;
+                    }
+                    let body = &src[tok + 1..i];
+                    words.push(Word {
+                        value: if escaped { unescape(body) } else { body.into() },
+                        raw_range: (offset(tok), offset(i + 1)),
+                        quote: if ch == b'"' {
+                            Quote::Double
+                        } else {
+                            Quote::Single
+                        },
+                        span,
+                    });
+                    pos = i + 1;
+                    // After a closing quote: a blank, `;` or `{` (handled
+                    // at the top of the loop); `)` and anything else are
+                    // the state machine's.
+                    if !matches!(*src.get(pos)?, b' ' | b'\t' | b'\r' | b'\n' | b';' | b'{') {
+                        return None;
+                    }
+                }
+                _ => {
+                    // A bare word: ends at a blank, `;` or `{` (not `}`);
+                    // `\` makes the next byte inert, `${` stays in the word.
+                    let mut i = tok;
+                    let mut escaped = false;
+                    loop {
+                        let c = *src.get(i)?;
+                        if IN_WORD[c as usize] {
+                            i += 1;
+                            continue;
+                        }
+                        match c {
+                            b'\\' => {
+                                escaped = true;
+                                i += 1;
+                                if *src.get(i)? == b'\n' {
+                                    line += 1;
+                                    line_start = i + 1;
+                                }
+                                i += 1;
+                            }
+                            b'$' => {
+                                // nginx keeps every `{` right after a `$`
+                                i += 1;
+                                while *src.get(i)? == b'{' {
+                                    i += 1;
+                                }
+                            }
+                            _ => break,
+                        }
+                    }
+                    let text = &src[tok..i];
+                    words.push(Word {
+                        value: if escaped { unescape(text) } else { text.into() },
+                        raw_range: (offset(tok), offset(i)),
+                        quote: Quote::None,
+                        span,
+                    });
+                    pos = i;
+                }
+            }
+        }
+    }
+}

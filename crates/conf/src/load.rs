@@ -136,6 +136,8 @@ struct Loader<'s> {
 }
 
 enum FileState {
+    /// Read ahead (a large glob), to be parsed when included.
+    Read,
     /// Handed to a worker thread (a large glob), not yet back.
     Queued,
     /// Parsed ahead (a large glob), not yet included.
@@ -300,14 +302,21 @@ impl Loader<'_> {
         if todo.len() < PARALLEL_MIN_FILES || workers == 0 {
             return false;
         }
-        let Some(mut stream) = Prefetch::start(workers, self.next_file_id()) else {
+        let Some(mut stream) = Prefetch::start(workers) else {
             return false;
         };
-        for f in todo {
+        // With a single worker, this thread parses every third file itself
+        // between splicing the others, which keeps both cores busy.
+        let keep = if workers == 1 { 3 } else { usize::MAX };
+        for (n, f) in todo.into_iter().enumerate() {
             if let Ok(text) = self.src.read(f) {
-                // The text comes back with the parse.
-                let id = self.add_file(f.clone(), Vec::new(), FileState::Queued);
-                stream.send(id, text);
+                if n % keep == keep - 1 {
+                    self.add_file(f.clone(), text, FileState::Read);
+                } else {
+                    // The text comes back with the parse.
+                    let id = self.add_file(f.clone(), Vec::new(), FileState::Queued);
+                    stream.send(id, text);
+                }
             }
         }
         stream.close();
@@ -318,13 +327,15 @@ impl Loader<'_> {
     /// Wait for a queued file's parse; files of the same worker that come
     /// back first are kept for later.
     fn fetch(&mut self, id: FileId) -> Result<Vec<Item>, ParseError> {
-        let s = self
+        let (s, w) = self
             .streams
             .iter()
-            .rposition(|p| p.has(id))
+            .enumerate()
+            .rev()
+            .find_map(|(s, p)| Some((s, p.worker_of(id)?)))
             .expect("a queued file belongs to a stream");
         loop {
-            let parsed = self.streams[s].next_for(id);
+            let parsed = self.streams[s].next_from(w);
             let i = parsed.id.0 as usize;
             self.cfg.files[i].text = parsed.text;
             if parsed.id == id {
@@ -401,8 +412,12 @@ impl Loader<'_> {
     /// Include a file that has been read before (the chain is checked).
     fn include_known(&mut self, id: FileId, name: ChainPath) -> Result<(), LoadError> {
         let i = id.0 as usize;
-        if let FileState::Queued = self.state[i] {
-            self.state[i] = FileState::Prefetched(self.fetch(id));
+        match self.state[i] {
+            FileState::Queued => self.state[i] = FileState::Prefetched(self.fetch(id)),
+            FileState::Read => {
+                self.state[i] = FileState::Prefetched(parse_items(&self.cfg.files[i].text, id))
+            }
+            _ => {}
         }
         if let FileState::Prefetched(Err(e)) = &self.state[i] {
             return Err(LoadError::Syntax {
@@ -421,7 +436,7 @@ impl Loader<'_> {
                 let items = parsed.expect("syntax errors are returned above");
                 self.emit(items.into_iter())?;
             }
-            FileState::Queued => unreachable!("queued files are fetched above"),
+            FileState::Queued | FileState::Read => unreachable!("parsed above"),
             FileState::Used => {
                 let items: Rc<[Item]> = parse_items(&self.cfg.files[i].text, id)
                     .expect("a file that parsed once parses again")

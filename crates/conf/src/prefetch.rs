@@ -23,22 +23,21 @@ pub(crate) struct Parsed {
     pub(crate) items: Result<Vec<Item>, ParseError>,
 }
 
-/// Worker threads parsing the files with ids `first..first + sent`.
+/// Worker threads parsing some files of a glob.
 pub(crate) struct Prefetch {
-    first: u32,
-    sent: u32,
+    /// The files handed over, in order (ids only grow).
+    sent: Vec<FileId>,
     jobs: Vec<Sender<(FileId, Vec<u8>)>>,
     results: Vec<Receiver<Parsed>>,
     workers: Vec<JoinHandle<()>>,
 }
 
 impl Prefetch {
-    /// Start `n` workers for files numbered from `first`; `None` when the
-    /// system cannot start threads (the caller parses in line).
-    pub(crate) fn start(n: usize, first: FileId) -> Option<Prefetch> {
+    /// Start `n` workers; `None` when the system cannot start threads (the
+    /// caller parses in line).
+    pub(crate) fn start(n: usize) -> Option<Prefetch> {
         let mut p = Prefetch {
-            first: first.0,
-            sent: 0,
+            sent: Vec::new(),
             jobs: Vec::with_capacity(n),
             results: Vec::with_capacity(n),
             workers: Vec::with_capacity(n),
@@ -64,11 +63,11 @@ impl Prefetch {
         Some(p)
     }
 
-    /// Hand over the next file; ids must follow each other from `first`.
+    /// Hand over a file (with a higher id than the ones before).
     pub(crate) fn send(&mut self, id: FileId, text: Vec<u8>) {
-        debug_assert_eq!(id.0, self.first + self.sent);
-        let w = self.sent as usize % self.jobs.len();
-        self.sent += 1;
+        debug_assert!(self.sent.last().is_none_or(|&l| l < id));
+        let w = self.sent.len() % self.jobs.len();
+        self.sent.push(id);
         // A worker only stops early when the loader has dropped its results.
         let _ = self.jobs[w].send((id, text));
     }
@@ -78,15 +77,15 @@ impl Prefetch {
         self.jobs.clear();
     }
 
-    /// Whether `id` was handed to these workers.
-    pub(crate) fn has(&self, id: FileId) -> bool {
-        id.0.wrapping_sub(self.first) < self.sent
+    /// Which worker parses `id`, if it was handed over here.
+    pub(crate) fn worker_of(&self, id: FileId) -> Option<usize> {
+        let i = self.sent.binary_search(&id).ok()?;
+        Some(i % self.results.len())
     }
 
-    /// The next file back from the worker that parses `id` (files come
-    /// back from each worker in the order they were handed over).
-    pub(crate) fn next_for(&self, id: FileId) -> Parsed {
-        let w = (id.0 - self.first) as usize % self.results.len();
+    /// The next file back from worker `w` (files come back from each
+    /// worker in the order they were handed over).
+    pub(crate) fn next_from(&self, w: usize) -> Parsed {
         self.results[w]
             .recv()
             .expect("config parser threads do not panic")

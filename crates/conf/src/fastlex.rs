@@ -25,7 +25,8 @@ impl Lexer<'_> {
             // Blanks and comments between tokens.
             loop {
                 match *src.get(pos)? {
-                    b' ' | b'\t' | b'\r' => pos += 1,
+                    b' ' => pos += spaces(&src[pos..]),
+                    b'\t' | b'\r' => pos += 1,
                     b'\n' => {
                         pos += 1;
                         line += 1;
@@ -107,6 +108,7 @@ impl Lexer<'_> {
                     let mut i = tok;
                     let mut escaped = false;
                     loop {
+                        i += ordinary(&src[i..]);
                         let c = *src.get(i)?;
                         if IN_WORD[c as usize] {
                             i += 1;
@@ -144,4 +146,54 @@ impl Lexer<'_> {
             }
         }
     }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// Eight bytes of `s` from `i`, if there are eight.
+fn chunk(s: &[u8], i: usize) -> Option<u64> {
+    let b: [u8; 8] = s.get(i..i + 8)?.try_into().ok()?;
+    Some(u64::from_le_bytes(b))
+}
+
+/// Marks (high bit) bytes of `x` that are below `n` (at most 128): the
+/// lowest mark is exact, higher ones may be false.
+fn below(x: u64, n: u8) -> u64 {
+    x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH
+}
+
+/// Marks bytes of `x` equal to `b`, lowest mark exact.
+fn equal(x: u64, b: u8) -> u64 {
+    below(x ^ (ONES * u64::from(b)), 1)
+}
+
+/// The length of the run of spaces `s` starts with (at least 1).
+fn spaces(s: &[u8]) -> usize {
+    let mut n = 0;
+    while let Some(x) = chunk(s, n) {
+        let other = x ^ (ONES * u64::from(b' '));
+        if other != 0 {
+            return n + (other.trailing_zeros() / 8) as usize;
+        }
+        n += 8;
+    }
+    n + s[n..].iter().take_while(|&&b| b == b' ').count()
+}
+
+/// How many bytes at the start of `s` are certainly plain word bytes,
+/// eight at a time: stops at the first byte that may end a word or need
+/// the byte-wise rules (blanks and other control bytes, `;`, `{`, `\`,
+/// `$`), or where fewer than eight bytes are left.
+fn ordinary(s: &[u8]) -> usize {
+    let mut n = 0;
+    while let Some(x) = chunk(s, n) {
+        let stop =
+            below(x, 0x21) | equal(x, b';') | equal(x, b'{') | equal(x, b'\\') | equal(x, b'$');
+        if stop != 0 {
+            return n + (stop.trailing_zeros() / 8) as usize;
+        }
+        n += 8;
+    }
+    n
 }

@@ -251,6 +251,12 @@ fn fast_path_agrees_on_generated_inputs() {
         b"${",
         b"\"s\"",
         b"include",
+        b"        ",
+        b"long_word_over_eight",
+        b"\x0b",
+        b"\x00",
+        b"\xc3\xa9",
+        b"!",
     ];
     // A fixed linear congruential generator: the same inputs every run.
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
@@ -260,8 +266,8 @@ fn fast_path_agrees_on_generated_inputs() {
             .wrapping_add(1_442_695_040_888_963_407);
         (state >> 33) as usize
     };
-    for _ in 0..20_000 {
-        let n = next() % 24;
+    for _ in 0..40_000 {
+        let n = next() % 32;
         let mut src = Vec::new();
         for _ in 0..n {
             src.extend_from_slice(PIECES[next() % PIECES.len()]);

@@ -52,7 +52,10 @@ pub struct Word {
 impl Word {
     /// The value as text (non-UTF-8 bytes replaced).
     pub fn text(&self) -> Cow<'_, str> {
-        String::from_utf8_lossy(&self.value)
+        match std::str::from_utf8(&self.value) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(&self.value),
+        }
     }
 
     /// The exact source bytes (quotes included), given the file's text.

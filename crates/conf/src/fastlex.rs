@@ -8,7 +8,7 @@
 //! read buffer (where the buffer rules apply).
 
 use crate::ast::{Quote, Span, Word};
-use crate::lexer::{IN_WORD, Lexer, Raw, offset, statement, unescape};
+use crate::lexer::{IN_WORD, Lexer, Raw, offset, unescape};
 
 impl Lexer<'_> {
     /// Read one statement, block start or block end the common way, or
@@ -21,6 +21,8 @@ impl Lexer<'_> {
         let mut pos = self.pos;
         let mut line = self.line;
         let mut line_start = self.line_start;
+        // The statement's first word; the others go to `words`.
+        let mut name: Option<Word> = None;
         loop {
             // Blanks and comments between tokens.
             loop {
@@ -45,16 +47,18 @@ impl Lexer<'_> {
             let ch = src[tok];
             match ch {
                 b';' | b'{' => {
-                    if words.len() == mark {
-                        return None;
-                    }
+                    let name = name?;
                     self.pos = tok + 1;
                     self.line = line;
                     self.line_start = line_start;
-                    return Some(statement(words, mark, ch == b'{'));
+                    return Some(Raw::Statement {
+                        name,
+                        args: mark..words.len(),
+                        block: ch == b'{',
+                    });
                 }
                 b'}' => {
-                    if words.len() > mark {
+                    if name.is_some() {
                         return None;
                     }
                     self.pos = tok + 1;
@@ -84,16 +88,20 @@ impl Lexer<'_> {
                         i += 1;
                     }
                     let body = &src[tok + 1..i];
-                    words.push(Word {
-                        value: if escaped { unescape(body) } else { body.into() },
-                        raw_range: (offset(tok), offset(i + 1)),
-                        quote: if ch == b'"' {
-                            Quote::Double
-                        } else {
-                            Quote::Single
+                    push(
+                        &mut name,
+                        words,
+                        Word {
+                            value: if escaped { unescape(body) } else { body.into() },
+                            raw_range: (offset(tok), offset(i + 1)),
+                            quote: if ch == b'"' {
+                                Quote::Double
+                            } else {
+                                Quote::Single
+                            },
+                            span,
                         },
-                        span,
-                    });
+                    );
                     pos = i + 1;
                     // After a closing quote: a blank, `;` or `{` (handled
                     // at the top of the loop); `)` and anything else are
@@ -135,16 +143,29 @@ impl Lexer<'_> {
                         }
                     }
                     let text = &src[tok..i];
-                    words.push(Word {
-                        value: if escaped { unescape(text) } else { text.into() },
-                        raw_range: (offset(tok), offset(i)),
-                        quote: Quote::None,
-                        span,
-                    });
+                    push(
+                        &mut name,
+                        words,
+                        Word {
+                            value: if escaped { unescape(text) } else { text.into() },
+                            raw_range: (offset(tok), offset(i)),
+                            quote: Quote::None,
+                            span,
+                        },
+                    );
                     pos = i;
                 }
             }
         }
+    }
+}
+
+/// A word read: the statement's name if it has none yet, else an argument.
+fn push(name: &mut Option<Word>, words: &mut Vec<Word>, w: Word) {
+    if name.is_none() {
+        *name = Some(w);
+    } else {
+        words.push(w);
     }
 }
 

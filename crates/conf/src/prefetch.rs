@@ -6,12 +6,16 @@
 //! file's statement list is freed soon after it was parsed, so memory stays
 //! flat however many files the glob matches.
 
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
 use std::thread::JoinHandle;
 
 use crate::ast::FileId;
 use crate::error::ParseError;
 use crate::parser::{Item, parse_items};
+
+/// How many parsed files a worker may have waiting before it pauses (so
+/// a worker that runs ahead does not pile up statement lists).
+const AHEAD: usize = 64;
 
 /// One file back from a worker.
 pub(crate) struct Parsed {
@@ -44,7 +48,7 @@ impl Prefetch {
         };
         for _ in 0..n {
             let (job_tx, job_rx) = channel::<(FileId, Vec<u8>)>();
-            let (done_tx, done_rx) = channel::<Parsed>();
+            let (done_tx, done_rx) = sync_channel::<Parsed>(AHEAD);
             let worker = std::thread::Builder::new()
                 .name("conf-parse".into())
                 .spawn(move || {

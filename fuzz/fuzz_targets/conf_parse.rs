@@ -6,7 +6,13 @@ use badgateway_conf::{Dump, LoadOptions, Model, load_from, parse};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = parse(data, badgateway_conf::FileId(0));
+    // The lexer's fast path must give exactly what its full state machine
+    // gives, errors included.
+    let parsed = parse(data, badgateway_conf::FileId(0));
+    assert_eq!(
+        parsed,
+        badgateway_conf::parser::parse_reference(data, badgateway_conf::FileId(0))
+    );
     // The same bytes as a main file whose includes point back into a small
     // in-memory tree, then the model on top.
     let dump = Dump {

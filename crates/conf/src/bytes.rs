@@ -1,9 +1,11 @@
 //! A byte string that keeps short values inline. Almost every word of an
 //! nginx config (directive names, ports, sizes, short paths) fits in 22
-//! bytes, so a large config is parsed with few heap allocations.
+//! bytes, so a large config is parsed with few heap allocations; longer
+//! ones are shared, not copied, when a word is cloned.
 
 use std::fmt;
 use std::ops::Deref;
+use std::sync::Arc;
 
 const INLINE: usize = 22;
 
@@ -14,7 +16,7 @@ pub struct Bytes(Repr);
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Repr {
     Inline(u8, [u8; INLINE]),
-    Heap(Box<[u8]>),
+    Heap(Arc<[u8]>),
 }
 
 impl Bytes {
@@ -51,7 +53,7 @@ impl From<Vec<u8>> for Bytes {
         if v.len() <= INLINE {
             Bytes::new(&v)
         } else {
-            Bytes(Repr::Heap(v.into_boxed_slice()))
+            Bytes(Repr::Heap(v.into()))
         }
     }
 }

@@ -13,7 +13,7 @@
 //!   buffer's fill level is emulated exactly, because the Lua block reader
 //!   ([`crate::lua`]) depends on it too.
 
-use crate::ast::{FileId, Quote, Span, Word};
+use crate::ast::{Args, FileId, Quote, Span, Word};
 use crate::error::{ParseError, SyntaxError};
 
 /// Size of nginx's config read buffer (`NGX_CONF_BUFFER`).
@@ -23,9 +23,25 @@ pub const CONF_BUFFER: usize = 4096;
 #[derive(Debug)]
 pub enum Event {
     /// Words terminated by `;`: the directive name and its arguments.
-    Statement(Word, Vec<Word>),
+    Statement(Word, Args),
     /// Words terminated by `{`: the directive name and its arguments.
-    BlockStart(Word, Vec<Word>),
+    BlockStart(Word, Args),
+    /// A `}` with no pending words.
+    BlockEnd(Span),
+    /// End of input with nothing pending.
+    Eof,
+}
+
+/// What one call of the tokenizer produced, arguments left in the caller's
+/// word list.
+#[derive(Debug)]
+pub(crate) enum Raw {
+    /// Words terminated by `;` or `{` (`block`).
+    Statement {
+        name: Word,
+        args: std::ops::Range<usize>,
+        block: bool,
+    },
     /// A `}` with no pending words.
     BlockEnd(Span),
     /// End of input with nothing pending.
@@ -42,9 +58,9 @@ pub struct Lexer<'a> {
     pub(crate) last: usize,
     pub(crate) line: u32,
     pub(crate) line_start: usize,
-    /// Words of the statement being read, reused from one to the next so
-    /// each statement's arguments are allocated once, at their exact size.
-    scratch: Vec<Word>,
+    /// Whether to try the straight-line reader for common statements
+    /// first ([`crate::fastlex`]); off only to test it against this one.
+    pub(crate) fast: bool,
 }
 
 impl<'a> Lexer<'a> {
@@ -57,7 +73,17 @@ impl<'a> Lexer<'a> {
             last: 0,
             line: 1,
             line_start: 0,
-            scratch: Vec::with_capacity(16),
+            fast: true,
+        }
+    }
+
+    /// The same tokenizer without its fast path: every byte goes through
+    /// the full state machine. Only for checking the two agree.
+    #[doc(hidden)]
+    pub fn new_reference(src: &'a [u8], file: FileId) -> Self {
+        Lexer {
+            fast: false,
+            ..Lexer::new(src, file)
         }
     }
 
@@ -96,14 +122,39 @@ impl<'a> Lexer<'a> {
 
     /// Read the next statement, block start, block end or end of file.
     pub fn next_event(&mut self) -> Result<Event, ParseError> {
-        let mut words = std::mem::take(&mut self.scratch);
-        words.clear();
-        let r = self.read_event(&mut words);
-        self.scratch = words;
-        r
+        let mut words = Vec::new();
+        Ok(match self.next_raw(&mut words, 0)? {
+            Raw::Statement { name, block, .. } => {
+                let args = Args::from(words);
+                if block {
+                    Event::BlockStart(name, args)
+                } else {
+                    Event::Statement(name, args)
+                }
+            }
+            Raw::BlockEnd(span) => Event::BlockEnd(span),
+            Raw::Eof => Event::Eof,
+        })
     }
 
-    fn read_event(&mut self, words: &mut Vec<Word>) -> Result<Event, ParseError> {
+    /// Read the next statement, block start, block end or end of file,
+    /// appending a statement's arguments to `words` (whose first `mark`
+    /// entries belong to earlier statements).
+    pub(crate) fn next_raw(
+        &mut self,
+        words: &mut Vec<Word>,
+        mark: usize,
+    ) -> Result<Raw, ParseError> {
+        if self.fast {
+            if let Some(r) = self.read_common(words, mark) {
+                return Ok(r);
+            }
+            words.truncate(mark);
+        }
+        self.read_event(words, mark)
+    }
+
+    fn read_event(&mut self, words: &mut Vec<Word>, mark: usize) -> Result<Raw, ParseError> {
         let mut need_space = false;
         let mut last_space = true;
         let mut sharp_comment = false;
@@ -119,11 +170,11 @@ impl<'a> Lexer<'a> {
         loop {
             if self.pos >= self.last {
                 if self.last >= self.src.len() {
-                    if !words.is_empty() || !last_space {
+                    if words.len() > mark || !last_space {
                         let span = self.span_at(self.pos, self.line, self.line_start);
                         return Err(self.error(span, SyntaxError::EofInStatement));
                     }
-                    return Ok(Event::Eof);
+                    return Ok(Raw::Eof);
                 }
                 let len = self.pos - start;
                 if len == CONF_BUFFER {
@@ -203,8 +254,8 @@ impl<'a> Lexer<'a> {
                         need_space = false;
                         continue;
                     }
-                    b';' => return Ok(statement(words, false)),
-                    b'{' => return Ok(statement(words, true)),
+                    b';' => return Ok(statement(words, mark, false)),
+                    b'{' => return Ok(statement(words, mark, true)),
                     b')' => {
                         last_space = true;
                         need_space = false;
@@ -223,18 +274,18 @@ impl<'a> Lexer<'a> {
                 match ch {
                     b' ' | b'\t' | b'\r' | b'\n' => continue,
                     b';' | b'{' => {
-                        if words.is_empty() {
+                        if words.len() == mark {
                             return Err(
                                 self.error(self.here(), SyntaxError::Unexpected(ch as char))
                             );
                         }
-                        return Ok(statement(words, ch == b'{'));
+                        return Ok(statement(words, mark, ch == b'{'));
                     }
                     b'}' => {
-                        if !words.is_empty() {
+                        if words.len() > mark {
                             return Err(self.error(self.here(), SyntaxError::Unexpected('}')));
                         }
-                        return Ok(Event::BlockEnd(self.here()));
+                        return Ok(Raw::BlockEnd(self.here()));
                     }
                     b'#' => {
                         sharp_comment = true;
@@ -319,26 +370,24 @@ impl<'a> Lexer<'a> {
                     span: start_span,
                 });
                 if ch == b';' {
-                    return Ok(statement(words, false));
+                    return Ok(statement(words, mark, false));
                 }
                 if ch == b'{' {
-                    return Ok(statement(words, true));
+                    return Ok(statement(words, mark, true));
                 }
             }
         }
     }
 }
 
-/// The statement in `words` (at least one word), arguments in a vector of
-/// their exact size.
-fn statement(words: &mut Vec<Word>, block: bool) -> Event {
-    let mut it = words.drain(..);
-    let name = it.next().expect("a statement has a name");
-    let args: Vec<Word> = it.collect();
-    if block {
-        Event::BlockStart(name, args)
-    } else {
-        Event::Statement(name, args)
+/// The statement in `words[mark..]` (at least one word): the name is taken
+/// out, the arguments stay in `words`.
+pub(crate) fn statement(words: &mut Vec<Word>, mark: usize, block: bool) -> Raw {
+    let name = words.remove(mark);
+    Raw::Statement {
+        name,
+        args: mark..words.len(),
+        block,
     }
 }
 
@@ -355,7 +404,7 @@ const fn table(skip: &[u8], invert: bool) -> [bool; 256] {
     t
 }
 const BLANK: [bool; 256] = table(b" \t\r\n", false);
-const IN_WORD: [bool; 256] = table(b" \t\r\n;{\\$", true);
+pub(crate) const IN_WORD: [bool; 256] = table(b" \t\r\n;{\\$", true);
 const IN_DOUBLE: [bool; 256] = table(b"\"\\$\n", true);
 const IN_SINGLE: [bool; 256] = table(b"'\\$\n", true);
 

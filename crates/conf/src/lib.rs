@@ -15,11 +15,13 @@ pub mod ast;
 pub mod bytes;
 pub mod dump;
 pub mod error;
+mod fastlex;
 pub mod lexer;
 pub mod load;
 pub mod lua;
 pub mod model;
 pub mod parser;
+mod prefetch;
 pub mod tree;
 
 pub use ast::{FileId, Quote, Span, Stmt, Word};

@@ -5,19 +5,27 @@
 //! leading-dot matches, no match is not an error), included statements
 //! spliced into the current block. Include cycles are reported with the
 //! chain of files.
+//!
+//! Each file is parsed once into a flat statement list, whose statements
+//! are moved straight into the [`Config`] arena as includes are followed.
+//! A file included again (the same snippet in hundreds of locations) is
+//! parsed a second time and kept; every further copy of it shares that
+//! parse's argument words.
 
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
-use crate::ast::{FileId, Span, Stmt};
-use crate::error::LoadError;
-use crate::error::ParseError;
-use crate::parser::{parse, parse_many};
+use crate::ast::{FileId, Span};
+use crate::bytes::Bytes;
+use crate::error::{LoadError, ParseError};
+use crate::parser::{Item, parse_items};
+use crate::prefetch::Prefetch;
+use crate::tree::{Config, Kids, LoadIssue, Node, NodeId, SourceFile};
 
 /// A glob matching at least this many new files is parsed in parallel.
 const PARALLEL_MIN_FILES: usize = 8;
-use crate::tree::{Config, LoadIssue, SourceFile};
 
 /// Where config files come from: the filesystem, or an `nginx -T` dump.
 pub trait Source {
@@ -91,45 +99,64 @@ pub fn load_from(src: &dyn Source, main: &Path, opts: &LoadOptions) -> Result<Co
             prefix: opts.prefix.clone(),
             ..Config::default()
         },
-        parsed: HashMap::new(),
-        prefetched: HashMap::new(),
+        ids: HashMap::new(),
+        state: Vec::new(),
+        by_pattern: HashMap::new(),
         chain: Vec::new(),
+        kids: Vec::new(),
+        open: Vec::new(),
+        streams: Vec::new(),
     };
-    let stmts = loader.parse_file(main.to_path_buf(), text)?;
-    loader.chain.push(ChainLink::new(main));
-    let stmts = loader.expand(stmts)?;
+    let (id, items) = loader.parse_file(main.to_path_buf(), text)?;
+    loader.chain.push((id, ChainPath::Path(main.to_path_buf())));
+    loader.emit(items.into_iter())?;
     let mut cfg = loader.cfg;
-    cfg.root = cfg.add_stmts(stmts, None);
+    cfg.root = loader.kids;
     Ok(cfg)
 }
 
 struct Loader<'s> {
     src: &'s dyn Source,
     cfg: Config,
-    /// Files already read. A file included a second time is parsed again
-    /// and its tree kept, so later includes (the same snippet in hundreds
-    /// of locations) are copies rather than parses.
-    parsed: HashMap<PathBuf, (FileId, Option<Vec<Stmt>>)>,
-    /// Files of a large glob read and parsed ahead, in parallel.
-    prefetched: HashMap<PathBuf, (FileId, Result<Vec<Stmt>, ParseError>)>,
+    /// Every file read (or read ahead), by path.
+    ids: HashMap<PathBuf, FileId>,
+    /// What is known about each file's statements, by [`FileId`].
+    state: Vec<FileState>,
+    /// Non-glob `include` arguments already resolved to a file that was read.
+    by_pattern: HashMap<Bytes, FileId>,
     /// The files being expanded, outermost first.
-    chain: Vec<ChainLink>,
+    chain: Vec<(FileId, ChainPath)>,
+    /// The directives of the blocks being filled, innermost block last.
+    kids: Vec<NodeId>,
+    /// The blocks being filled: the block, where its directives start in
+    /// `kids`, and the index past its last item in its file's item list.
+    open: Vec<(NodeId, usize, u32)>,
+    /// Large globs being parsed ahead, innermost last.
+    streams: Vec<Prefetch>,
 }
 
-fn is_include(s: &Stmt) -> bool {
-    s.block.is_none() && s.args.len() == 1 && s.name.is("include")
+enum FileState {
+    /// Read ahead (a large glob), to be parsed when included.
+    Read,
+    /// Handed to a worker thread (a large glob), not yet back.
+    Queued,
+    /// Parsed ahead (a large glob), not yet included.
+    Prefetched(Result<Vec<Item>, ParseError>),
+    /// Included once: its items were moved into the arena.
+    Used,
+    /// Included more than once: its items, parsed again, shared by the copies.
+    Cached(Rc<[Item]>),
 }
 
-struct ChainLink {
-    path: PathBuf,
+/// How a file in the include chain was named, for the cycle message.
+enum ChainPath {
+    Path(PathBuf),
+    /// A non-glob `include` argument (resolved against the prefix).
+    Pattern(Bytes),
 }
 
-impl ChainLink {
-    fn new(path: &Path) -> Self {
-        ChainLink {
-            path: path.to_path_buf(),
-        }
-    }
+fn is_glob(pattern: &[u8]) -> bool {
+    pattern.iter().any(|b| matches!(b, b'*' | b'?' | b'['))
 }
 
 /// Deeper include nesting than this is reported as a cycle (one that runs
@@ -138,45 +165,80 @@ impl ChainLink {
 const MAX_INCLUDE_DEPTH: usize = 64;
 
 impl Loader<'_> {
-    fn parse_file(&mut self, path: PathBuf, text: Vec<u8>) -> Result<Vec<Stmt>, LoadError> {
-        let id = FileId(u32::try_from(self.cfg.files.len()).expect("fewer than 2^32 files"));
-        let stmts = parse(&text, id).map_err(|e| LoadError::Syntax {
+    fn next_file_id(&self) -> FileId {
+        FileId(u32::try_from(self.cfg.files.len()).expect("fewer than 2^32 files"))
+    }
+
+    fn add_file(&mut self, path: PathBuf, text: Vec<u8>, state: FileState) -> FileId {
+        let id = self.next_file_id();
+        self.ids.insert(path.clone(), id);
+        self.cfg.files.push(SourceFile { path, text });
+        self.state.push(state);
+        id
+    }
+
+    fn parse_file(
+        &mut self,
+        path: PathBuf,
+        text: Vec<u8>,
+    ) -> Result<(FileId, Vec<Item>), LoadError> {
+        let items = parse_items(&text, self.next_file_id()).map_err(|e| LoadError::Syntax {
             path: path.clone(),
             line: e.line,
             col: e.col,
             kind: e.kind,
         })?;
-        self.cfg.files.push(SourceFile {
-            path: path.clone(),
-            text,
-        });
-        self.parsed.insert(path, (id, None));
-        Ok(stmts)
+        let id = self.add_file(path, text, FileState::Used);
+        Ok((id, items))
     }
 
-    /// Splice every `include` (at any depth) into its block. Blocks without
-    /// includes are left where they are.
-    fn expand(&mut self, mut stmts: Vec<Stmt>) -> Result<Vec<Stmt>, LoadError> {
-        for s in &mut stmts {
-            if let Some(block) = s.block.take() {
-                s.block = Some(self.expand(block)?);
+    /// Move one file's items into the arena under the current block,
+    /// following includes as they come.
+    fn emit(&mut self, items: impl Iterator<Item = Item>) -> Result<(), LoadError> {
+        let base = self.open.len();
+        for (i, item) in items.enumerate() {
+            self.close_until(base, i);
+            let id =
+                NodeId(u32::try_from(self.cfg.nodes.len()).expect("fewer than 2^32 directives"));
+            let parent = self.open.last().map(|o| o.0);
+            let include = (!item.is_block() && item.args.len() == 1 && item.name.is("include"))
+                .then(|| (item.name.span, item.args[0].value.clone()));
+            let end = item.end;
+            self.cfg.nodes.push(Node {
+                name: item.name,
+                args: item.args,
+                parent,
+                kids: Kids::NONE,
+            });
+            self.kids.push(id);
+            if end != 0 {
+                self.open.push((id, self.kids.len(), end));
+            } else if let Some((at, pattern)) = include {
+                self.include(at, pattern)?;
             }
         }
-        if !stmts.iter().any(is_include) {
-            return Ok(stmts);
-        }
-        let mut out = Vec::with_capacity(stmts.len() + 16);
-        for s in stmts {
-            let pattern = is_include(&s).then(|| s.args[0].value.clone());
-            let at = s.name.span;
-            out.push(s);
-            if let Some(pattern) = pattern {
-                for file_stmts in self.include(at, &pattern)? {
-                    out.extend(file_stmts);
-                }
+        self.close_until(base, usize::MAX);
+        Ok(())
+    }
+
+    /// Close the blocks opened by the current file (those above `base`)
+    /// that end before item `i`.
+    fn close_until(&mut self, base: usize, i: usize) {
+        while self.open.len() > base {
+            let &(id, mark, end) = self.open.last().expect("an open block");
+            if i != usize::MAX && end as usize != i {
+                return;
             }
+            self.open.pop();
+            let start = self.cfg.child_ids.len();
+            self.cfg.child_ids.extend_from_slice(&self.kids[mark..]);
+            self.kids.truncate(mark);
+            self.cfg.nodes[id.0 as usize].kids = Kids {
+                start: u32::try_from(start).expect("fewer than 2^32 directives"),
+                len: u32::try_from(self.cfg.child_ids.len() - start)
+                    .expect("fewer than 2^32 directives"),
+            };
         }
-        Ok(out)
     }
 
     fn resolve(&self, pattern: &[u8]) -> PathBuf {
@@ -189,123 +251,205 @@ impl Loader<'_> {
         }
     }
 
-    fn include(&mut self, at: Span, pattern: &[u8]) -> Result<Vec<Vec<Stmt>>, LoadError> {
-        let path = self.resolve(pattern);
-        let files = if pattern.iter().any(|b| matches!(b, b'*' | b'?' | b'[')) {
-            match self.src.glob(&path) {
-                Ok(files) => files,
-                Err(e) => {
-                    self.cfg.issues.push(LoadIssue::IncludeUnreadable {
-                        at,
-                        path,
-                        error: e.to_string(),
-                    });
-                    return Ok(Vec::new());
-                }
+    fn include(&mut self, at: Span, pattern: Bytes) -> Result<(), LoadError> {
+        if !is_glob(&pattern) {
+            if let Some(&id) = self.by_pattern.get(&pattern) {
+                self.check_chain(at, Some(id), || ChainPath::Pattern(pattern.clone()))?;
+                return self.include_known(id, ChainPath::Pattern(pattern));
             }
-        } else {
-            vec![path]
+            let path = self.resolve(&pattern);
+            if let Some(id) = self.include_one(at, path)? {
+                self.by_pattern.insert(pattern, id);
+            }
+            return Ok(());
+        }
+        let path = self.resolve(&pattern);
+        let files = match self.src.glob(&path) {
+            Ok(files) => files,
+            Err(e) => {
+                self.cfg.issues.push(LoadIssue::IncludeUnreadable {
+                    at,
+                    path,
+                    error: e.to_string(),
+                });
+                return Ok(());
+            }
         };
-        self.prefetch(&files);
-        let mut out = Vec::with_capacity(files.len());
+        let streamed = self.prefetch(&files);
+        let mut r = Ok(());
         for file in files {
-            if let Some(stmts) = self.include_one(at, file)? {
-                out.push(stmts);
+            r = self.include_one(at, file).map(drop);
+            if r.is_err() {
+                break;
             }
         }
-        Ok(out)
+        if streamed {
+            self.streams.pop();
+        }
+        r
     }
 
-    /// Read the not-yet-seen files of a large glob and parse them on all
-    /// cores; [`Self::include_one`] then takes the results in order, so
-    /// errors and file ids come out as if parsed one by one.
-    fn prefetch(&mut self, files: &[PathBuf]) {
+    /// Hand the not-yet-seen files of a large glob to worker threads as
+    /// they are read; [`Self::include_known`] takes them back in order, so
+    /// errors and file ids come out as if parsed one by one. Returns
+    /// whether workers were started.
+    fn prefetch(&mut self, files: &[PathBuf]) -> bool {
         let todo: Vec<&PathBuf> = files
             .iter()
-            .filter(|f| !self.parsed.contains_key(*f) && !self.prefetched.contains_key(*f))
+            .filter(|f| !self.ids.contains_key(*f))
             .collect();
-        if todo.len() < PARALLEL_MIN_FILES {
-            return;
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8)) - 1;
+        if todo.len() < PARALLEL_MIN_FILES || workers == 0 {
+            return false;
         }
-        let mut jobs = Vec::with_capacity(todo.len());
-        for f in todo {
+        let Some(mut stream) = Prefetch::start(workers) else {
+            return false;
+        };
+        // With a single worker, this thread parses every third file itself
+        // between splicing the others, which keeps both cores busy.
+        let keep = if workers == 1 { 3 } else { usize::MAX };
+        for (n, f) in todo.into_iter().enumerate() {
             if let Ok(text) = self.src.read(f) {
-                let id =
-                    FileId(u32::try_from(self.cfg.files.len()).expect("fewer than 2^32 files"));
-                self.cfg.files.push(SourceFile {
-                    path: f.clone(),
-                    text,
-                });
-                jobs.push((f.clone(), id));
+                if n % keep == keep - 1 {
+                    self.add_file(f.clone(), text, FileState::Read);
+                } else {
+                    // The text comes back with the parse.
+                    let id = self.add_file(f.clone(), Vec::new(), FileState::Queued);
+                    stream.send(id, text);
+                }
             }
         }
-        let inputs: Vec<(FileId, &[u8])> = jobs
+        stream.close();
+        self.streams.push(stream);
+        true
+    }
+
+    /// Wait for a queued file's parse; files of the same worker that come
+    /// back first are kept for later.
+    fn fetch(&mut self, id: FileId) -> Result<Vec<Item>, ParseError> {
+        let (s, w) = self
+            .streams
             .iter()
-            .map(|(_, id)| (*id, &self.cfg.files[id.0 as usize].text[..]))
-            .collect();
-        let results = parse_many(&inputs);
-        for ((path, id), r) in jobs.into_iter().zip(results) {
-            self.prefetched.insert(path, (id, r));
+            .enumerate()
+            .rev()
+            .find_map(|(s, p)| Some((s, p.worker_of(id)?)))
+            .expect("a queued file belongs to a stream");
+        loop {
+            let parsed = self.streams[s].next_from(w);
+            let i = parsed.id.0 as usize;
+            self.cfg.files[i].text = parsed.text;
+            if parsed.id == id {
+                return parsed.items;
+            }
+            self.state[i] = FileState::Prefetched(parsed.items);
         }
     }
 
-    fn include_one(&mut self, at: Span, file: PathBuf) -> Result<Option<Vec<Stmt>>, LoadError> {
-        let link = ChainLink::new(&file);
-        let repeat = self.chain.iter().position(|l| l.path == link.path);
+    /// Fail if including `file` (known as `id`, when it has been read)
+    /// would close a cycle or nest too deep.
+    fn check_chain(
+        &self,
+        at: Span,
+        id: Option<FileId>,
+        file: impl FnOnce() -> ChainPath,
+    ) -> Result<(), LoadError> {
+        let repeat = id.and_then(|id| self.chain.iter().position(|l| l.0 == id));
         let too_deep = (self.chain.len() >= MAX_INCLUDE_DEPTH).then_some(0);
-        if let Some(pos) = repeat.or(too_deep) {
-            let mut chain: Vec<String> = self.chain[pos..]
-                .iter()
-                .map(|l| l.path.display().to_string())
-                .collect();
-            chain.push(file.display().to_string());
-            let including = self.cfg.path(at.file).to_path_buf();
-            return Err(LoadError::IncludeCycle {
-                path: including,
-                line: at.line,
-                chain,
-            });
+        let Some(pos) = repeat.or(too_deep) else {
+            return Ok(());
+        };
+        let mut chain: Vec<String> = self.chain[pos..]
+            .iter()
+            .map(|l| self.chain_display(&l.1))
+            .collect();
+        chain.push(self.chain_display(&file()));
+        Err(LoadError::IncludeCycle {
+            path: self.cfg.path(at.file).to_path_buf(),
+            line: at.line,
+            chain,
+        })
+    }
+
+    fn chain_display(&self, p: &ChainPath) -> String {
+        match p {
+            ChainPath::Path(p) => p.display().to_string(),
+            ChainPath::Pattern(b) => self.resolve(b).display().to_string(),
         }
-        let stmts = if let Some((id, parsed)) = self.prefetched.remove(&file) {
-            self.parsed.insert(file.clone(), (id, None));
-            parsed.map_err(|e| LoadError::Syntax {
-                path: file.clone(),
-                line: e.line,
-                col: e.col,
-                kind: e.kind,
-            })?
-        } else if let Some((id, cached)) = self.parsed.get_mut(&file) {
-            match cached {
-                Some(tree) => tree.clone(),
-                None => {
-                    let text = &self.cfg.files[id.0 as usize].text;
-                    let tree = parse(text, *id).expect("a file that parsed once parses again");
-                    *cached = Some(tree.clone());
-                    tree
-                }
+    }
+
+    /// Include one file by path; returns its id when it could be read.
+    fn include_one(&mut self, at: Span, file: PathBuf) -> Result<Option<FileId>, LoadError> {
+        let known = self.ids.get(&file).copied();
+        self.check_chain(at, known, || ChainPath::Path(file.clone()))?;
+        if let Some(id) = known {
+            self.include_known(id, ChainPath::Path(file))?;
+            return Ok(Some(id));
+        }
+        let text = match self.src.read(&file) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.cfg
+                    .issues
+                    .push(LoadIssue::IncludeMissing { at, path: file });
+                return Ok(None);
             }
-        } else {
-            match self.src.read(&file) {
-                Ok(text) => self.parse_file(file.clone(), text)?,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    self.cfg
-                        .issues
-                        .push(LoadIssue::IncludeMissing { at, path: file });
-                    return Ok(None);
-                }
-                Err(e) => {
-                    self.cfg.issues.push(LoadIssue::IncludeUnreadable {
-                        at,
-                        path: file,
-                        error: e.to_string(),
-                    });
-                    return Ok(None);
-                }
+            Err(e) => {
+                self.cfg.issues.push(LoadIssue::IncludeUnreadable {
+                    at,
+                    path: file,
+                    error: e.to_string(),
+                });
+                return Ok(None);
             }
         };
-        self.chain.push(link);
-        let expanded = self.expand(stmts)?;
+        let (id, items) = self.parse_file(file.clone(), text)?;
+        self.chain.push((id, ChainPath::Path(file)));
+        self.emit(items.into_iter())?;
         self.chain.pop();
-        Ok(Some(expanded))
+        Ok(Some(id))
+    }
+
+    /// Include a file that has been read before (the chain is checked).
+    fn include_known(&mut self, id: FileId, name: ChainPath) -> Result<(), LoadError> {
+        let i = id.0 as usize;
+        match self.state[i] {
+            FileState::Queued => self.state[i] = FileState::Prefetched(self.fetch(id)),
+            FileState::Read => {
+                self.state[i] = FileState::Prefetched(parse_items(&self.cfg.files[i].text, id))
+            }
+            _ => {}
+        }
+        if let FileState::Prefetched(Err(e)) = &self.state[i] {
+            return Err(LoadError::Syntax {
+                path: match &name {
+                    ChainPath::Path(p) => p.clone(),
+                    ChainPath::Pattern(b) => self.resolve(b),
+                },
+                line: e.line,
+                col: e.col,
+                kind: e.kind.clone(),
+            });
+        }
+        self.chain.push((id, name));
+        match std::mem::replace(&mut self.state[i], FileState::Used) {
+            FileState::Prefetched(parsed) => {
+                let items = parsed.expect("syntax errors are returned above");
+                self.emit(items.into_iter())?;
+            }
+            FileState::Queued | FileState::Read => unreachable!("parsed above"),
+            FileState::Used => {
+                let items: Rc<[Item]> = parse_items(&self.cfg.files[i].text, id)
+                    .expect("a file that parsed once parses again")
+                    .into();
+                self.state[i] = FileState::Cached(Rc::clone(&items));
+                self.emit(items.iter().cloned())?;
+            }
+            FileState::Cached(items) => {
+                self.state[i] = FileState::Cached(Rc::clone(&items));
+                self.emit(items.iter().cloned())?;
+            }
+        }
+        self.chain.pop();
+        Ok(())
     }
 }

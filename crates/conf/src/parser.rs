@@ -3,10 +3,16 @@
 //! error, the bodies of `map`, `geo`, `types`, `split_clients` and
 //! `charset_map` cannot contain blocks, and `*_by_lua_block` bodies are raw
 //! Lua ([`crate::lua`]).
+//!
+//! A file is parsed into a flat list of [`Item`]s in reading order (a block
+//! statement is followed by its contents), which the loader copies straight
+//! into the [`crate::Config`] arena; [`parse`] nests it into [`Stmt`]s.
 
-use crate::ast::{FileId, Stmt, Word};
+use std::sync::Arc;
+
+use crate::ast::{Args, FileId, Stmt, Word};
 use crate::error::{ParseError, SyntaxError};
-use crate::lexer::{Event, Lexer};
+use crate::lexer::{Lexer, Raw};
 
 /// Deeper nesting than this is rejected (real configs nest a few levels).
 pub const MAX_DEPTH: usize = 200;
@@ -24,8 +30,11 @@ pub fn is_lua_block(name: &Word) -> bool {
 /// nginx rejects unknown directives when their statement ends; names with a
 /// `}` can only come from an unquoted regex quantifier, so reject them the
 /// same way (outside `map`-like blocks, whose keys are data).
-fn check_name(lx: &Lexer<'_>, stack: &[Frame], name: &Word) -> Result<(), ParseError> {
-    if name.value.contains(&b'}') && !stack.last().is_some_and(|f| f.handler) {
+fn check_name(lx: &Lexer<'_>, in_handler: bool, name: &Word) -> Result<(), ParseError> {
+    // Names are short: a plain loop beats memchr's set-up.
+    #[allow(clippy::manual_contains)]
+    let brace = name.value.iter().any(|&b| b == b'}');
+    if !in_handler && brace {
         return Err(lx.error(
             lx.here(),
             SyntaxError::BraceInName(name.text().into_owned()),
@@ -34,103 +43,164 @@ fn check_name(lx: &Lexer<'_>, stack: &[Frame], name: &Word) -> Result<(), ParseE
     Ok(())
 }
 
-struct Frame {
-    stmts: Vec<Stmt>,
-    pending: Option<(Word, Vec<Word>)>,
-    handler: bool,
+/// One statement of a file, in reading order.
+#[derive(Debug, Clone)]
+pub(crate) struct Item {
+    /// The directive name.
+    pub(crate) name: Word,
+    /// Its arguments.
+    pub(crate) args: Args,
+    /// For a block statement, the index just past its last content item
+    /// (always greater than its own index); 0 for a simple statement.
+    pub(crate) end: u32,
+}
+
+impl Item {
+    /// Whether this is a block statement.
+    pub(crate) fn is_block(&self) -> bool {
+        self.end != 0
+    }
 }
 
 /// Parse one file's bytes into its statements (includes are not followed).
 pub fn parse(src: &[u8], file: FileId) -> Result<Vec<Stmt>, ParseError> {
-    let mut lx = Lexer::new(src, file);
-    let mut stack: Vec<Frame> = vec![Frame {
-        stmts: Vec::new(),
-        pending: None,
-        handler: false,
-    }];
+    parse_items(src, file).map(nest)
+}
+
+/// [`parse`] with every byte read by the lexer's full state machine (no
+/// fast path): the reference the fast path is checked against.
+#[doc(hidden)]
+pub fn parse_reference(src: &[u8], file: FileId) -> Result<Vec<Stmt>, ParseError> {
+    parse_with(Lexer::new_reference(src, file)).map(nest)
+}
+
+/// Parse one file's bytes into a flat item list.
+pub(crate) fn parse_items(src: &[u8], file: FileId) -> Result<Vec<Item>, ParseError> {
+    parse_with(Lexer::new(src, file))
+}
+
+fn parse_with(mut lx: Lexer<'_>) -> Result<Vec<Item>, ParseError> {
+    let src = lx.src;
+    let mut items: Vec<Item> = Vec::with_capacity(src.len() / 32 + 4);
+    // Every argument of the file, in order.
+    let mut words: Vec<Word> = Vec::with_capacity(src.len() / 16 + 4);
+    // Open blocks: the block item's index and whether it is a handler block.
+    let mut open: Vec<(usize, bool)> = Vec::new();
     loop {
-        match lx.next_event()? {
-            Event::Eof => {
-                if stack.len() > 1 {
+        let in_handler = open.last().is_some_and(|&(_, h)| h);
+        let mark = words.len();
+        match lx.next_raw(&mut words, mark)? {
+            Raw::Eof => {
+                if !open.is_empty() {
                     let span = lx.span_at(lx.pos, lx.line, lx.line_start);
                     return Err(lx.error(span, SyntaxError::EofInBlock));
                 }
-                return Ok(stack.pop().map(|f| f.stmts).unwrap_or_default());
-            }
-            Event::BlockEnd(span) => {
-                if stack.len() == 1 {
-                    return Err(lx.error(span, SyntaxError::UnexpectedClose));
+                words.shrink_to_fit();
+                let all = Arc::new(words);
+                for it in &mut items {
+                    it.args.attach(&all);
                 }
-                let done = stack.pop().expect("non-empty stack");
-                let parent = stack.last_mut().expect("parent frame");
-                let (name, args) = parent.pending.take().expect("pending block statement");
-                parent.stmts.push(Stmt {
+                return Ok(items);
+            }
+            Raw::BlockEnd(span) => {
+                let Some((i, _)) = open.pop() else {
+                    return Err(lx.error(span, SyntaxError::UnexpectedClose));
+                };
+                items[i].end = index(items.len());
+            }
+            Raw::Statement {
+                name,
+                args,
+                block: false,
+            } => {
+                check_name(&lx, in_handler, &name)?;
+                items.push(Item {
                     name,
-                    args,
-                    block: Some(done.stmts),
+                    args: Args::pending(args),
+                    end: 0,
                 });
             }
-            Event::Statement(name, words) => {
-                check_name(&lx, &stack, &name)?;
-                let frame = stack.last_mut().expect("frame");
-                frame.stmts.push(Stmt {
-                    name,
-                    args: words,
-                    block: None,
-                });
-            }
-            Event::BlockStart(name, mut words) => {
-                if stack.last().is_some_and(|f| f.handler) {
+            Raw::Statement {
+                name,
+                args,
+                block: true,
+            } => {
+                if in_handler {
                     return Err(lx.error(lx.here(), SyntaxError::Unexpected('{')));
                 }
-                check_name(&lx, &stack, &name)?;
+                check_name(&lx, in_handler, &name)?;
                 if is_lua_block(&name) {
                     let body = lx.read_lua_block()?;
                     words.push(body);
-                    stack.last_mut().expect("frame").stmts.push(Stmt {
+                    items.push(Item {
                         name,
-                        args: words,
-                        block: None,
+                        args: Args::pending(args.start..words.len()),
+                        end: 0,
                     });
                     continue;
                 }
-                if stack.len() > MAX_DEPTH {
+                if open.len() >= MAX_DEPTH {
                     return Err(lx.error(lx.here(), SyntaxError::TooDeep(MAX_DEPTH)));
                 }
                 let handler = HANDLER_BLOCKS.iter().any(|h| name.is(h));
-                stack.last_mut().expect("frame").pending = Some((name, words));
-                stack.push(Frame {
-                    stmts: Vec::new(),
-                    pending: None,
-                    handler,
+                open.push((items.len(), handler));
+                // `end` is set when the block closes.
+                items.push(Item {
+                    name,
+                    args: Args::pending(args),
+                    end: u32::MAX,
                 });
             }
         }
     }
 }
 
-/// Parse several files at once, spread over the machine's cores; results
-/// are in input order.
-pub fn parse_many(files: &[(FileId, &[u8])]) -> Vec<Result<Vec<Stmt>, ParseError>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    if threads < 2 || files.len() < 2 {
-        return files.iter().map(|(id, text)| parse(text, *id)).collect();
+fn index(i: usize) -> u32 {
+    u32::try_from(i).expect("fewer than 2^32 statements in a file")
+}
+
+/// Nest a flat item list into statements and blocks.
+fn nest(items: Vec<Item>) -> Vec<Stmt> {
+    struct Open {
+        stmts: Vec<Stmt>,
+        head: Option<(Word, Args, usize)>,
     }
-    let chunk = files.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|(id, text)| parse(text, *id))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("parser threads do not panic"))
-            .collect()
-    })
+    fn close(stack: &mut Vec<Open>) {
+        let done = stack.pop().expect("an open block");
+        let (name, args, _) = done.head.expect("a block statement");
+        stack.last_mut().expect("parent").stmts.push(Stmt {
+            name,
+            args,
+            block: Some(done.stmts),
+        });
+    }
+    let mut stack = vec![Open {
+        stmts: Vec::new(),
+        head: None,
+    }];
+    for (i, it) in items.into_iter().enumerate() {
+        while stack
+            .last()
+            .and_then(|o| o.head.as_ref())
+            .is_some_and(|h| h.2 == i)
+        {
+            close(&mut stack);
+        }
+        if it.is_block() {
+            stack.push(Open {
+                stmts: Vec::new(),
+                head: Some((it.name, it.args, it.end as usize)),
+            });
+        } else {
+            stack.last_mut().expect("frame").stmts.push(Stmt {
+                name: it.name,
+                args: it.args,
+                block: None,
+            });
+        }
+    }
+    while stack.len() > 1 {
+        close(&mut stack);
+    }
+    stack.pop().map(|o| o.stmts).unwrap_or_default()
 }

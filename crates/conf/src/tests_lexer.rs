@@ -168,3 +168,110 @@ fn spans_are_line_and_column() {
     let listen = &server.block.as_ref().unwrap()[0];
     assert_eq!((listen.args[0].span.line, listen.args[0].span.col), (2, 21));
 }
+
+/// The lexer's fast path and its full state machine give the same
+/// statements, spans and errors.
+fn same_as_reference(src: &[u8]) {
+    let fast = parse(src, FileId(0));
+    let slow = crate::parser::parse_reference(src, FileId(0));
+    assert_eq!(fast, slow, "{:?}", String::from_utf8_lossy(src));
+}
+
+#[test]
+fn fast_path_agrees_on_tricky_shapes() {
+    let cases: &[&[u8]] = &[
+        b"a ${{x}} ${y}z $ ${ $$ $;",
+        b"a \"b\")c;",
+        b"if ($a = \"b\") { return 1; }",
+        b"a 'b'c;",
+        b"a \"b\"#c\n;",
+        b"a b#c;\n# comment\nd;",
+        b"a\\\nb c\\ d \"e\\\nf\" '\\'';",
+        b"a } b;",
+        b"a;}",
+        b"}",
+        b";",
+        b"{",
+        b"a {",
+        b"a { b; } }",
+        b"a \"unterminated",
+        b"a",
+        b"a # comment to eof",
+        b"x_by_lua_block { ngx.say(\"}\") } y;",
+        b"map $a $b { default 1; x { } }",
+        b"location ~ ^/[0-9]{6}$ { }",
+        b"a\r\n\tb;\r\n",
+    ];
+    for c in cases {
+        same_as_reference(c);
+    }
+    // Tokens, comments and quotes across nginx's 4096-byte buffer edge.
+    for pad in 4080..4100 {
+        for tail in [
+            &b"abc def;\n"[..],
+            b"\"q u o t e d\";",
+            b"# comment\na b;",
+            b"${v} x;",
+        ] {
+            let mut src = b"x ".to_vec();
+            src.extend(std::iter::repeat_n(b'y', pad - 2));
+            src.extend_from_slice(b";\n");
+            src.extend_from_slice(tail);
+            same_as_reference(&src);
+            let mut long = vec![b'a'; pad];
+            long.extend_from_slice(tail);
+            same_as_reference(&long);
+        }
+    }
+}
+
+#[test]
+fn fast_path_agrees_on_generated_inputs() {
+    const PIECES: &[&[u8]] = &[
+        b" ",
+        b"\n",
+        b"\t",
+        b"\r",
+        b";",
+        b"{",
+        b"}",
+        b"\"",
+        b"'",
+        b"\\",
+        b"$",
+        b"#",
+        b"a",
+        b"bc",
+        b"(",
+        b")",
+        b"x_by_lua_block",
+        b"map",
+        b"types",
+        b"$v",
+        b"${",
+        b"\"s\"",
+        b"include",
+        b"        ",
+        b"long_word_over_eight",
+        b"\x0b",
+        b"\x00",
+        b"\xc3\xa9",
+        b"!",
+    ];
+    // A fixed linear congruential generator: the same inputs every run.
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) as usize
+    };
+    for _ in 0..40_000 {
+        let n = next() % 32;
+        let mut src = Vec::new();
+        for _ in 0..n {
+            src.extend_from_slice(PIECES[next() % PIECES.len()]);
+        }
+        same_as_reference(&src);
+    }
+}

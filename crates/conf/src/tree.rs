@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::ast::{FileId, Span, Stmt, Word};
+use crate::ast::{Args, FileId, Span, Word};
 
 /// Index of a directive in [`Config::nodes`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -17,14 +17,35 @@ pub struct Node {
     /// Directive name.
     pub name: Word,
     /// Arguments (for `*_by_lua_block`, the last one is the Lua body).
-    pub args: Vec<Word>,
-    /// The block's directives (including ones pulled in by `include`).
-    pub children: Option<Vec<NodeId>>,
+    pub args: Args,
     /// The enclosing block directive (`None` at the main level).
     pub parent: Option<NodeId>,
+    /// Where the block's directives (including ones pulled in by `include`)
+    /// are in [`Config`]'s child list; see [`Config::children`].
+    pub(crate) kids: Kids,
+}
+
+/// A block's range in the child list; `start == u32::MAX` for a simple
+/// directive.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Kids {
+    pub(crate) start: u32,
+    pub(crate) len: u32,
+}
+
+impl Kids {
+    pub(crate) const NONE: Kids = Kids {
+        start: u32::MAX,
+        len: 0,
+    };
 }
 
 impl Node {
+    /// Whether the directive has a block (`server { … }`), possibly empty.
+    pub fn is_block(&self) -> bool {
+        self.kids.start != u32::MAX
+    }
+
     /// Where the directive is.
     pub fn span(&self) -> Span {
         self.name.span
@@ -89,6 +110,8 @@ pub struct Config {
     pub root: Vec<NodeId>,
     /// Non-fatal load problems.
     pub issues: Vec<LoadIssue>,
+    /// The children of every block, one block after another.
+    pub(crate) child_ids: Vec<NodeId>,
 }
 
 impl Config {
@@ -124,7 +147,11 @@ impl Config {
 
     /// The children of a block directive (empty for simple directives).
     pub fn children(&self, id: NodeId) -> &[NodeId] {
-        self.node(id).children.as_deref().unwrap_or(&[])
+        let k = self.node(id).kids;
+        if k.start == u32::MAX {
+            return &[];
+        }
+        &self.child_ids[k.start as usize..(k.start + k.len) as usize]
     }
 
     /// Children of `block` (or the main level for `None`) named `name`.
@@ -151,26 +178,6 @@ impl Config {
             }
         }
         out
-    }
-
-    /// Append a parsed statement list under `parent`, returning the new ids.
-    pub(crate) fn add_stmts(&mut self, stmts: Vec<Stmt>, parent: Option<NodeId>) -> Vec<NodeId> {
-        let mut ids = Vec::with_capacity(stmts.len());
-        for s in stmts {
-            let id = NodeId(u32::try_from(self.nodes.len()).expect("fewer than 2^32 directives"));
-            self.nodes.push(Node {
-                name: s.name,
-                args: s.args,
-                children: None,
-                parent,
-            });
-            if let Some(block) = s.block {
-                let kids = self.add_stmts(block, Some(id));
-                self.nodes[id.0 as usize].children = Some(kids);
-            }
-            ids.push(id);
-        }
-        ids
     }
 }
 

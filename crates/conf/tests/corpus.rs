@@ -10,11 +10,17 @@ use std::path::PathBuf;
 use badgateway_conf::{FileId, Quote, Stmt, Word, parse};
 use serde_json::Value;
 
+/// The shared corpus sits beside the repository (CI), or beside the
+/// directory of worktrees.
 fn corpus_dir() -> Option<PathBuf> {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/nginx-configs");
-    if dir.join("MANIFEST.tsv").is_file() {
-        return Some(dir);
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = root.join("../shared/corpus/nginx-configs");
+    let beside_worktrees = root.join("../../shared/corpus/nginx-configs");
+    if let Some(found) = [dir.clone(), beside_worktrees]
+        .into_iter()
+        .find(|d| d.join("MANIFEST.tsv").is_file())
+    {
+        return Some(found);
     }
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("the shared corpus is missing at {}", dir.display());
@@ -262,6 +268,26 @@ fn every_corpus_file_parses_or_is_rejected_like_nginx() {
         REJECTED.len()
     );
     assert!(accepted >= 680);
+}
+
+/// The lexer's fast path gives what its full state machine gives, on every
+/// corpus file and on cut-off copies of it (which end in every kind of
+/// unfinished token).
+#[test]
+fn fast_path_matches_the_state_machine_on_the_corpus() {
+    let Some(dir) = corpus_dir() else { return };
+    for path in corpus_files(&dir) {
+        let text = std::fs::read(dir.join(&path)).unwrap();
+        let cuts = (0..=16).map(|k| text.len() * k / 16);
+        for cut in cuts.chain([text.len().saturating_sub(1)]) {
+            let src = &text[..cut];
+            assert_eq!(
+                parse(src, FileId(0)),
+                badgateway_conf::parser::parse_reference(src, FileId(0)),
+                "{path} cut at {cut}"
+            );
+        }
+    }
 }
 
 fn golden() -> serde_json::Map<String, Value> {

@@ -326,35 +326,51 @@ fn read_location(cfg: &Config, id: NodeId, ups: &GroupIndex<'_>) -> Option<Locat
         }
         _ => return None,
     };
-    let ifs = cfg
-        .find(Some(id), "if")
-        .map(|i| IfBlock {
-            node: i,
-            condition: if_condition(cfg, i),
-            pass: find_pass(cfg, i, ups),
-        })
-        .collect();
+    // One walk over the block: `if`s and nested locations in order, and
+    // the first `*_pass`.
+    let mut ifs = Vec::new();
+    let mut nested = Vec::new();
+    let mut pass = None;
+    for &c in cfg.children(id) {
+        let name = &cfg.node(c).name;
+        if name.is("if") {
+            ifs.push(IfBlock {
+                node: c,
+                condition: if_condition(cfg, c),
+                pass: find_pass(cfg, c, ups),
+            });
+        } else if name.is("location") {
+            nested.extend(read_location(cfg, c, ups));
+        } else if pass.is_none() {
+            pass = pass_of(cfg, c, ups);
+        }
+    }
     Some(Location {
         node: id,
         modifier,
         path,
-        nested: read_locations(cfg, id, ups),
-        pass: find_pass(cfg, id, ups),
+        nested,
+        pass,
         ifs,
     })
 }
 
 fn find_pass(cfg: &Config, block: NodeId, ups: &GroupIndex<'_>) -> Option<Pass> {
-    cfg.children(block).iter().find_map(|&c| {
-        let name = &cfg.node(c).name.value;
-        if !name.ends_with(b"_pass") {
-            return None;
-        }
-        PassModule::ALL
-            .into_iter()
-            .find(|m| **name == *m.directive().as_bytes())
-            .map(|m| pass_indexed(cfg, c, m, ups))
-    })
+    cfg.children(block)
+        .iter()
+        .find_map(|&c| pass_of(cfg, c, ups))
+}
+
+/// The directive `c` as a `*_pass`, if it is one.
+fn pass_of(cfg: &Config, c: NodeId, ups: &GroupIndex<'_>) -> Option<Pass> {
+    let name = &cfg.node(c).name.value;
+    if !name.ends_with(b"_pass") {
+        return None;
+    }
+    PassModule::ALL
+        .into_iter()
+        .find(|m| **name == *m.directive().as_bytes())
+        .map(|m| pass_indexed(cfg, c, m, ups))
 }
 
 /// An `if`'s condition words with the surrounding parentheses removed, as

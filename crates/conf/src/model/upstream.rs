@@ -311,7 +311,11 @@ impl<'a> GroupIndex<'a> {
     }
 
     fn find(&self, host: &str) -> Option<usize> {
-        self.by_name.get(&host.to_ascii_lowercase()).copied()
+        if host.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.by_name.get(&host.to_ascii_lowercase()).copied()
+        } else {
+            self.by_name.get(host).copied()
+        }
     }
 }
 
@@ -417,10 +421,10 @@ fn host_end(rest: &str) -> usize {
 }
 
 fn split_scheme(module: PassModule, raw: &str) -> (Option<Protocol>, &str) {
-    let lower = raw.to_ascii_lowercase();
     let strip = |scheme: &str, proto: Protocol| -> Option<(Option<Protocol>, &str)> {
-        lower
-            .starts_with(scheme)
+        raw.as_bytes()
+            .get(..scheme.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(scheme.as_bytes()))
             .then(|| (Some(proto), &raw[scheme.len()..]))
     };
     match module {

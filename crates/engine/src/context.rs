@@ -147,6 +147,45 @@ impl<'a> Ctx<'a> {
             .then_some((pool, client))
     }
 
+    /// For an address nginx logged that the config does not resolve to
+    /// now: the peers written as a host name, on the same port, that the
+    /// name resolves to today. nginx resolves such names once, at start-up
+    /// or reload, so when the name's address changes (a container
+    /// restarted) nginx keeps connecting to the old one. Only on the nginx
+    /// host (a copied config's names resolve here to other things), and only
+    /// while the config files are unchanged (else the config moved, not the
+    /// name).
+    pub fn moved_name(&self, addr: &str) -> Option<(&'a str, Vec<&'a Peer>)> {
+        if !self.host_inspected()
+            || self.upstream_of(addr).is_some()
+            || self
+                .ev
+                .host
+                .stale
+                .as_ref()
+                .is_some_and(|s| !s.newer_files.is_empty())
+        {
+            return None;
+        }
+        let (_, port) = split_ip_port(addr)?;
+        let mut found: Option<(&'a str, Vec<&'a Peer>)> = None;
+        for p in self.ev.upstreams.iter().flat_map(|u| &u.peers) {
+            let Some(name) = p.hostname.as_deref() else {
+                continue;
+            };
+            if p.ip_port().is_none_or(|(_, pp)| pp != port) {
+                continue;
+            }
+            match &mut found {
+                None => found = Some((name, vec![p])),
+                Some((n, peers)) if *n == name => peers.push(p),
+                // two names on that port: which one moved is not certain
+                Some(_) => return None,
+            }
+        }
+        found
+    }
+
     /// Whether a unix socket at `path` has a listener.
     pub fn unix_listening(&self, path: &str) -> bool {
         self.ev

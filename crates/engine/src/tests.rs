@@ -851,3 +851,51 @@ fn a_config_finding_on_a_global_limit_joins_the_observed_exhaustion() {
     assert_eq!(d.findings[0].cause, Cause::FdExhaustion);
     assert!(d.findings[0].locations.contains(&"nginx.conf:5".to_owned()));
 }
+
+#[test]
+fn a_host_name_that_resolves_elsewhere_now_is_an_address_mismatch_fixed_by_a_reload() {
+    let mut ev = Evidence::default();
+    let mut u = upstream("dock", "http", &["10.0.0.9:8110"]);
+    u.peers[0].hostname = Some("dockapp".into());
+    ev.upstreams.push(u);
+    // nginx still connects to the address the name had at start-up
+    ev.log.groups.push(group(
+        Cause::NetworkUnreachable,
+        "connect_no_route",
+        "10.0.0.5:8110",
+        "http://",
+        9,
+    ));
+    ev.host.inspected = true;
+    ev.probes.push(probe("10.0.0.9:8110", "ok", Some("http")));
+    let d = diagnose(&ev);
+    let f = &d.findings[0];
+    assert_eq!(f.cause, Cause::AddressMismatch, "{:#?}", d.findings);
+    assert!(
+        f.summary
+            .contains("`dockapp` resolves to 10.0.0.9:8110 now"),
+        "{}",
+        f.summary
+    );
+    assert!(f.fix.starts_with("Reload nginx"), "{}", f.fix);
+    assert!(f.fix.contains("server dockapp:8110 resolve;"), "{}", f.fix);
+    // a changed config file, not the name, explains it: no such claim
+    ev.host.stale = Some(Stale {
+        loaded_at: "2026-11-21 09:00".into(),
+        newer_files: vec!["sites/app.conf".into()],
+        test: None,
+    });
+    let d = diagnose(&ev);
+    assert!(
+        d.findings
+            .iter()
+            .all(|f| !f.summary.contains("resolves to 10.0.0.9")),
+        "{:#?}",
+        d.findings
+    );
+    // offline (a copied config): names resolve here to other things
+    ev.host.stale = None;
+    ev.host.inspected = false;
+    let d = diagnose(&ev);
+    assert_ne!(d.findings[0].cause, Cause::AddressMismatch);
+}

@@ -335,6 +335,57 @@ fn name_likeness(a: &str, b: &str) -> usize {
     (prefix + suffix).min(a.len().min(b.len()))
 }
 
+/// nginx fails to connect to an address its config names only through a
+/// host name that resolves elsewhere now: it resolved the name once, at
+/// start-up, and the backend has moved (a container restarted with a new
+/// IP). Returns whether it applied.
+pub fn name_moved(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) -> bool {
+    let Some(addr) = g.upstream.as_deref() else {
+        return false;
+    };
+    let Some((name, peers)) = ctx.moved_name(addr) else {
+        return false;
+    };
+    let now: Vec<&str> = peers.iter().map(|p| p.address.as_str()).collect();
+    let reachable: Vec<&str> = now
+        .iter()
+        .copied()
+        .filter(|a| ctx.probe(a).is_some_and(|p| p.connect == "ok"))
+        .collect();
+    d.cause = Cause::AddressMismatch;
+    d.confidence = if reachable.is_empty() { 0.75 } else { 0.9 };
+    d.summary = format!(
+        "nginx connects to {addr}, but `{name}` resolves to {} now: nginx resolved the name once, when it started or last reloaded, and the backend has moved since (e.g. a container restarted with a new IP).",
+        now.join(", ")
+    );
+    d.evidence.push(Proof::fact(
+        "config",
+        format!(
+            "`{name}` at {} resolves now to {}",
+            peers[0].defined_at.as_deref().unwrap_or("the config"),
+            now.join(", ")
+        ),
+    ));
+    if !reachable.is_empty() {
+        d.evidence.push(Proof::fact(
+            "probe",
+            format!("{} accepts connections now", reachable.join(", ")),
+        ));
+    }
+    for p in &peers {
+        if let Some(at) = &p.defined_at
+            && !d.locations.contains(at)
+        {
+            d.locations.push(at.clone());
+        }
+    }
+    let port = split_ip_port(addr).map_or(0, |(_, p)| p);
+    d.fix = format!(
+        "Reload nginx so it resolves `{name}` again: `nginx -t && nginx -s reload`. To follow future moves without a reload, resolve at run time: a `resolver` (127.0.0.11 in Docker) with the name in a variable in `proxy_pass`, or `server {name}:{port} resolve;` in an upstream with a `zone` (nginx 1.27.3 or later)."
+    );
+    true
+}
+
 /// `(13: Permission denied)` on a unix socket.
 pub fn socket_permission(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
     let Some(addr) = g.upstream.as_deref() else {

@@ -108,6 +108,16 @@ pub fn from_log(ctx: &Ctx<'_>, g: &LogGroup) -> Finding {
 }
 
 fn refine(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
+    let connect_failure = matches!(
+        g.cause,
+        Cause::UpstreamDown
+            | Cause::AddressMismatch
+            | Cause::ConnectTimeout
+            | Cause::NetworkUnreachable
+    );
+    if connect_failure && connect::name_moved(ctx, g, d) {
+        return;
+    }
     match g.cause {
         Cause::UpstreamDown | Cause::AddressMismatch => connect::refused(ctx, g, d),
         Cause::SocketMissing => connect::socket_missing(ctx, g, d),

@@ -78,8 +78,20 @@ pub(crate) fn lookup(body: &[u8]) -> Option<&'static Template> {
     // templates with one short compare, before the texts are compared.
     TABLE.iter().find(|t| {
         let n = t.text.len();
-        t.text[0] == first && body.get(n..n + 10) == Some(b", client: ") && body[..n] == *t.text
+        t.text[0] == first && client_at(body, n) && body[..n] == *t.text
     })
+}
+
+/// Does `, client: ` start at `body[n..]`? Two word compares, no call.
+#[inline]
+fn client_at(body: &[u8], n: usize) -> bool {
+    const HEAD: u64 = u64::from_le_bytes(*b", client");
+    let Some(w) = body.get(n..n + 10) else {
+        return false;
+    };
+    u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]) == HEAD
+        && w[8] == b':'
+        && w[9] == b' '
 }
 
 #[cfg(test)]

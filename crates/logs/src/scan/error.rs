@@ -16,8 +16,8 @@ use super::{Evidence, ScanCtx, bump_time};
 use crate::LocalTime;
 use crate::catalog::{self, ClientStatus, Kind};
 use crate::error::{
-    ErrorEntry, Level, TimeCache, UpstreamField, parse_fields, parse_head, parse_upstream_only,
-    split_body, split_known,
+    ErrorEntry, Level, TimeCache, UpstreamField, entry_from_head, parse_fields,
+    parse_upstream_only, scan_head, split_body, split_known, trim_newline,
 };
 use crate::hash::FxMap;
 use crate::join::{self, JoinMatch};
@@ -47,6 +47,19 @@ pub(crate) const NOTABLE: [Kind; 10] = [
     Kind::UpstreamBuffered,
     Kind::ResolverIo,
 ];
+
+/// `NOTABLE_SLOT[kind.index()]`: the kind's index in [`NOTABLE`], or
+/// [`NOT_NOTABLE`].
+const NOTABLE_SLOT: [u8; NKIND] = {
+    let mut slots = [NOT_NOTABLE; NKIND];
+    let mut i = 0;
+    while i < NOTABLE.len() {
+        slots[NOTABLE[i].index()] = i as u8;
+        i += 1;
+    }
+    slots
+};
+const NOT_NOTABLE: u8 = u8::MAX;
 
 /// Error-log counts for a chunk, or for everything read so far.
 #[derive(Debug, Clone)]
@@ -258,8 +271,10 @@ impl ErrorAcc {
 
     /// Count one entry (`lines` physical lines).
     pub fn add_entry(&mut self, raw: &[u8], lines: u64, cx: &ScanCtx<'_>) {
-        let (mut e, body) = parse_head(raw, &mut self.tc);
-        if let Some(t) = e.time {
+        let raw = trim_newline(raw);
+        let head = scan_head(raw, &mut self.tc);
+        let time = head.map(|h| h.time);
+        if let Some(t) = time {
             self.in_window = cx.in_window(t);
             if !self.in_window {
                 return;
@@ -267,16 +282,36 @@ impl ErrorAcc {
         }
         self.lines += lines;
         self.entries += 1;
-        self.by_level[e.level as usize] += 1;
-        bump_time(&mut self.first, &mut self.last, e.time);
+        self.by_level[head.map_or(Level::Unknown, |h| h.level) as usize] += 1;
+        bump_time(&mut self.first, &mut self.last, time);
+        let body = head.map(|h| h.body);
         // Frequent messages that need no further parsing.
         if let Some(k) = body.and_then(catalog::quick_kind) {
             self.by_kind[k.index()] += 1;
-            if let Some(i) = NOTABLE.iter().position(|n| *n == k) {
-                self.notable[i].add(e.time, e.raw, k);
-            }
+            self.note(k, time, raw);
             return;
         }
+        self.add_parsed(entry_from_head(raw, head), body, lines, cx);
+    }
+
+    /// Keep `raw` as evidence if entries of `kind` are notable.
+    #[inline]
+    fn note(&mut self, kind: Kind, time: Option<LocalTime>, raw: &[u8]) {
+        let slot = NOTABLE_SLOT[kind.index()];
+        if slot != NOT_NOTABLE {
+            self.notable[usize::from(slot)].add(time, raw, kind);
+        }
+    }
+
+    /// Count an entry that needs its message and context parsed.
+    fn add_parsed<'a>(
+        &mut self,
+        mut e: ErrorEntry<'a>,
+        body: Option<&'a [u8]>,
+        lines: u64,
+        cx: &ScanCtx<'_>,
+    ) {
+        let raw = e.raw;
         let known = body.and_then(catalog::templates::lookup);
         if let Some(b) = body {
             e.conn = crate::error::conn_before(raw, b);
@@ -313,9 +348,7 @@ impl ErrorAcc {
         if disabled {
             self.disabled(&e, uf);
         }
-        if let Some(i) = NOTABLE.iter().position(|k| *k == c.kind) {
-            self.notable[i].add(e.time, e.raw, c.kind);
-        }
+        self.note(c.kind, e.time, e.raw);
         let Some(cause) = c.cause.filter(|_| c.upstream_error) else {
             return;
         };

@@ -321,8 +321,8 @@ impl ErrorAcc {
             (Some(b), None) => split_body(&mut e, b),
             _ => &[],
         };
-        let c = match known {
-            Some(t) => t.class,
+        let c = match known.and_then(|t| t.class(e.level, e.conn.is_some())) {
+            Some(c) => c,
             None => catalog::classify(&e),
         };
         self.by_kind[c.kind.index()] += 1;

@@ -14,6 +14,8 @@ use std::sync::LazyLock;
 
 use memchr::memmem::Finder;
 
+use crate::bytes::{below_mask, eq_mask, first_special};
+
 static CLIENT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b", client: "));
 
 const KEYS: [&[u8]; 5] = [
@@ -218,49 +220,6 @@ fn server_end(rest: &[u8]) -> Option<usize> {
         };
         return (end <= MAX_SERVER).then_some(end);
     }
-}
-
-/// Every byte of a little-endian word set to `c`.
-const fn splat(c: u8) -> u64 {
-    u64::from_le_bytes([c; 8])
-}
-
-/// High bit set in the bytes of `w` equal to `c` (exact for the lowest
-/// such byte; bytes above it may be flagged falsely).
-#[inline(always)]
-fn eq_mask(w: u64, c: u8) -> u64 {
-    let x = w ^ splat(c);
-    x.wrapping_sub(splat(1)) & !x & splat(0x80)
-}
-
-/// High bit set in the bytes of `w` below `n` (`n` <= 128; exact for the
-/// lowest such byte, like [`eq_mask`]).
-#[inline(always)]
-fn below_mask(w: u64, n: u8) -> u64 {
-    w.wrapping_sub(splat(n)) & !w & splat(0x80)
-}
-
-/// The index of the first byte of `b` that `mask` flags, eight bytes at a
-/// time (the values scanned here are short: a call to `memchr` would cost
-/// more than the scan). `mask` must flag the lowest matching byte exactly.
-#[inline(always)]
-fn first_special(b: &[u8], mask: impl Fn(u64) -> u64) -> Option<usize> {
-    let mut i = 0;
-    while let Some(w) = b.get(i..i + 8) {
-        let m = mask(u64::from_le_bytes([
-            w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7],
-        ]));
-        if m != 0 {
-            return Some(i + (m.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    let mut tail = [0xffu8; 8];
-    tail[..b.len() - i].copy_from_slice(&b[i..]);
-    let m = mask(u64::from_le_bytes(tail));
-    // The 0xff padding matches none of the bytes looked for.
-    let j = i + (m.trailing_zeros() / 8) as usize;
-    (m != 0 && j < b.len()).then_some(j)
 }
 
 /// Which key (index into `KEYS`) `s` starts with, among those at or after

@@ -224,13 +224,23 @@ pub(crate) fn parse_lazy<'a>(raw: &'a [u8], tc: &mut TimeCache) -> (ErrorEntry<'
     }
 }
 
-/// What the scanner needs from a header: the time, the level and the body
-/// (the text after `PID#TID: ` and any `*N `).
+/// What the scanner needs from a header: the time, the level, the digits
+/// of `*N` and the body (the text after `PID#TID: ` and any `*N `).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Head<'a> {
     pub time: LocalTime,
     pub level: Level,
+    /// The connection number's digits, read only when needed.
+    pub conn_digits: Option<&'a [u8]>,
     pub body: &'a [u8],
+}
+
+impl Head<'_> {
+    /// The `*N` connection number.
+    #[inline]
+    pub(crate) fn conn(&self) -> Option<u64> {
+        self.conn_digits.map(|d| digits(d, 0).0)
+    }
 }
 
 /// The header of `raw` (already without its newline) without building an
@@ -238,23 +248,25 @@ pub(crate) struct Head<'a> {
 #[inline]
 pub(crate) fn scan_head<'a>(raw: &'a [u8], tc: &mut TimeCache) -> Option<Head<'a>> {
     let (time, level, _, _, body_start) = parse_header(raw, tc)?;
+    let (conn_digits, body) = split_conn(&raw[body_start..]);
     Some(Head {
         time,
         level,
-        body: skip_conn(&raw[body_start..]),
+        conn_digits,
+        body,
     })
 }
 
-/// The body without its leading `*N ` connection number.
+/// `*N rest` → (the digits of `N`, `rest`); `(None, body)` without `*N `.
 #[inline]
-fn skip_conn(body: &[u8]) -> &[u8] {
+fn split_conn(body: &[u8]) -> (Option<&[u8]>, &[u8]) {
     if body.first() == Some(&b'*') {
         let end = digit_run(body, 1);
         if end > 1 && body.get(end) == Some(&b' ') {
-            return &body[end + 1..];
+            return (Some(&body[1..end]), &body[end + 1..]);
         }
     }
-    body
+    (None, body)
 }
 
 /// The entry as far as [`scan_head`] read it; message, errno, action and
@@ -311,8 +323,8 @@ pub(crate) fn parse_head<'a>(
     if body.first() == Some(&b'*') {
         let end = digit_run(body, 1);
         if end > 1 && body.get(end) == Some(&b' ') {
-            // The scanner reads the number only for the few entries that
-            // need it (see `conn_before`).
+            // The scanner reads the number only for the entries that need
+            // it (see `Head::conn`).
             if !tc.skip_ids {
                 e.conn = Some(digits(body, 1).0);
             }
@@ -487,18 +499,6 @@ fn parse_header(b: &[u8], tc: &mut TimeCache) -> Option<(LocalTime, Level, u32, 
         (digits(b, 23 + len).0, digits(b, i + 1).0)
     };
     Some((time, level, u32::try_from(pid).ok()?, tid, k))
-}
-
-/// The `*N` connection number written just before `body` (a suffix of
-/// `raw`), for parsers that skipped it.
-pub(crate) fn conn_before(raw: &[u8], body: &[u8]) -> Option<u64> {
-    let off = (body.as_ptr() as usize).checked_sub(raw.as_ptr() as usize)?;
-    let head = raw.get(..off)?.strip_suffix(b" ")?;
-    let n = head.iter().rev().take_while(|c| c.is_ascii_digit()).count();
-    if n == 0 || head.get(head.len() - n - 1) != Some(&b'*') {
-        return None;
-    }
-    Some(digits(head, head.len() - n).0)
 }
 
 /// Digits (at most 19 of them, so no overflow) → number.

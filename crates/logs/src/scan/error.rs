@@ -291,7 +291,9 @@ impl ErrorAcc {
             self.note(k, time, raw);
             return;
         }
-        self.add_parsed(entry_from_head(raw, head), body, lines, cx);
+        let mut e = entry_from_head(raw, head);
+        e.conn = head.and_then(|h| h.conn());
+        self.add_parsed(e, body, lines, cx);
     }
 
     /// Keep `raw` as evidence if entries of `kind` are notable.
@@ -311,11 +313,7 @@ impl ErrorAcc {
         lines: u64,
         cx: &ScanCtx<'_>,
     ) {
-        let raw = e.raw;
         let known = body.and_then(catalog::templates::lookup);
-        if let Some(b) = body {
-            e.conn = crate::error::conn_before(raw, b);
-        }
         let fields = match (body, known) {
             (Some(b), Some(t)) => split_known(&mut e, b, t),
             (Some(b), None) => split_body(&mut e, b),

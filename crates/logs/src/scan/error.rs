@@ -87,7 +87,10 @@ pub(crate) struct ErrorAcc {
     /// Whether the last dated entry was inside the window (for garbage lines).
     in_window: bool,
     recent: VecDeque<(u64, Cause, i64)>,
-    pending: Vec<usize>,
+    /// Disabled warnings still waiting for their failure: the event's
+    /// index, its connection and time (kept here so the search does not
+    /// visit the events).
+    pending: Vec<(usize, u64, i64)>,
     tc: TimeCache,
 }
 
@@ -419,16 +422,17 @@ impl ErrorAcc {
                 server: self.put(server),
                 scheme: self.put(scheme),
                 cause: Some(cause),
-                conn: None,
             };
             self.events.push(Event::Disabled(ev));
         }
         // Pair with a `temporarily disabled` warning on the same connection.
         if let (Some(conn), Some(t)) = (e.conn, e.time) {
-            if let Some(p) = self.pending.iter().position(|&i| {
-                matches!(&self.events[i], Event::Disabled(d) if d.conn == Some(conn) && t.0 - d.time <= 1)
-            }) {
-                let i = self.pending.swap_remove(p);
+            if let Some(p) = self
+                .pending
+                .iter()
+                .position(|&(_, c, dt)| c == conn && t.0 - dt <= 1)
+            {
+                let (i, _, _) = self.pending.swap_remove(p);
                 if let Event::Disabled(d) = &mut self.events[i] {
                     d.cause = Some(cause);
                 }
@@ -463,11 +467,10 @@ impl ErrorAcc {
             server: self.put(e.ctx.server.unwrap_or(b"")),
             scheme: self.put(uf.map_or(&b""[..], |u| u.scheme)),
             cause,
-            conn: e.conn,
         };
         self.events.push(Event::Disabled(ev));
-        if cause.is_none() && e.conn.is_some() {
-            self.pending.push(self.events.len() - 1);
+        if let (None, Some(conn)) = (cause, e.conn) {
+            self.pending.push((self.events.len() - 1, conn, t.0));
             if self.pending.len() > 16 {
                 self.pending.remove(0);
             }

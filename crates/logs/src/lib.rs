@@ -52,6 +52,7 @@
 pub mod access;
 mod analyze;
 mod attrib;
+mod bytes;
 pub mod catalog;
 pub mod errno;
 pub mod error;

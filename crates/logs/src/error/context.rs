@@ -14,6 +14,8 @@ use std::sync::LazyLock;
 
 use memchr::memmem::Finder;
 
+use crate::bytes::{below_mask, eq_mask, first_special};
+
 static CLIENT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b", client: "));
 
 const KEYS: [&[u8]; 5] = [
@@ -152,13 +154,6 @@ pub(crate) fn split(body: &[u8]) -> (&[u8], Context<'_>, &[u8]) {
     (body, Context::default(), &[])
 }
 
-fn plausible_addr(a: &[u8]) -> bool {
-    a.len() <= 128
-        && !a
-            .iter()
-            .any(|&c| c == b' ' || c == b'"' || c == b',' || c < 0x20)
-}
-
 /// The context at `s` (which starts with `, client: `), or none.
 pub(crate) fn parse_ctx_at(s: &[u8]) -> (Context<'_>, &[u8]) {
     parse_ctx(s).unwrap_or((Context::default(), &[]))
@@ -169,38 +164,62 @@ fn parse_ctx(s: &[u8]) -> Option<(Context<'_>, &[u8])> {
     let rest = &s[10..]; // ", client: "
     let mut ctx = Context::default();
     // The client address holds no comma: the first one starts ", server: ".
-    let comma = memchr::memchr(b',', rest).filter(|&c| rest[c..].starts_with(b", server: "));
-    let Some(comma) = comma else {
-        // Truncated right after the client address?
-        if plausible_addr(rest) && !rest.is_empty() {
-            ctx.client = Some(rest);
-            ctx.cut = true;
-            return Some((ctx, &[]));
-        }
-        return None;
+    let Some(comma) = client_end(rest)? else {
+        // Truncated right after the client address.
+        ctx.client = Some(rest);
+        ctx.cut = true;
+        return Some((ctx, &[]));
     };
-    let client = &rest[..comma];
-    if client.is_empty() || !plausible_addr(client) {
+    if comma == 0 || !rest[comma..].starts_with(b", server: ") {
         return None;
     }
-    ctx.client = Some(client);
+    ctx.client = Some(&rest[..comma]);
     let rest = &rest[comma + 10..];
-    // The server name has no ", " in it; the next field starts with one.
-    let mut server_end = rest.len();
-    let mut from = 0;
-    while let Some(c) = memchr::memchr(b',', &rest[from..]).map(|c| c + from) {
-        if rest.get(c + 1) == Some(&b' ') {
-            server_end = c;
-            break;
-        }
-        from = c + 1;
-    }
-    let server = &rest[..server_end];
-    if server.len() > 256 || memchr::memchr(b'"', server).is_some() {
-        return None;
-    }
-    ctx.server = Some(server);
+    let server_end = server_end(rest)?;
+    ctx.server = Some(&rest[..server_end]);
     Some((ctx, &rest[server_end..]))
+}
+
+/// The longest client address accepted (realip can put a name there).
+const MAX_ADDR: usize = 128;
+/// The longest server name accepted.
+const MAX_SERVER: usize = 256;
+
+/// Where a plausible client address at the start of `rest` ends: at the
+/// first comma (`Some(Some(i))`), or at the end of `rest` when it holds no
+/// comma and is not empty (`Some(None)`: cut there). `None` when the bytes
+/// before the comma cannot be an address: longer than [`MAX_ADDR`], or
+/// holding a space, a quote or a control byte.
+#[inline]
+fn client_end(rest: &[u8]) -> Option<Option<usize>> {
+    let stop = first_special(rest, |w| {
+        eq_mask(w, b',') | eq_mask(w, b' ') | eq_mask(w, b'"') | below_mask(w, 0x20)
+    });
+    match stop {
+        Some(i) if i <= MAX_ADDR && rest[i] == b',' => Some(Some(i)),
+        None if !rest.is_empty() && rest.len() <= MAX_ADDR => Some(None),
+        _ => None,
+    }
+}
+
+/// Where the server name at the start of `rest` ends: at the first `, `
+/// (the next field) or at the end. `None` when the name is longer than
+/// [`MAX_SERVER`] or holds a quote.
+#[inline]
+fn server_end(rest: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    loop {
+        let end = match first_special(&rest[from..], |w| eq_mask(w, b',') | eq_mask(w, b'"')) {
+            None => rest.len(),
+            Some(i) if rest[from + i] == b'"' => return None,
+            Some(i) if rest.get(from + i + 1) != Some(&b' ') => {
+                from += i + 1;
+                continue;
+            }
+            Some(i) => from + i,
+        };
+        return (end <= MAX_SERVER).then_some(end);
+    }
 }
 
 /// Which key (index into `KEYS`) `s` starts with, among those at or after
@@ -307,4 +326,58 @@ fn quoted_value(s: &[u8], k: usize) -> (&[u8], Option<usize>) {
 
 fn ends_with_http_version(v: &[u8]) -> bool {
     matches!(v, [.., b' ', b'H', b'T', b'T', b'P', b'/', a, b'.', b] if a.is_ascii_digit() && b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plain byte-by-byte definitions the word-at-a-time scans follow.
+    fn client_end_bytewise(rest: &[u8]) -> Option<Option<usize>> {
+        let bad = |a: &[u8]| {
+            a.len() > MAX_ADDR
+                || a.iter()
+                    .any(|&c| c == b' ' || c == b'"' || c == b',' || c < 0x20)
+        };
+        match memchr::memchr(b',', rest) {
+            Some(c) if !bad(&rest[..c]) => Some(Some(c)),
+            Some(_) => None,
+            None if !rest.is_empty() && !bad(rest) => Some(None),
+            None => None,
+        }
+    }
+
+    fn server_end_bytewise(rest: &[u8]) -> Option<usize> {
+        let end = rest
+            .windows(2)
+            .position(|w| w == b", ")
+            .unwrap_or(rest.len());
+        (end <= MAX_SERVER && !rest[..end].contains(&b'"')).then_some(end)
+    }
+
+    #[test]
+    fn word_scans_agree_with_the_bytewise_definitions() {
+        const ALPHABET: [u8; 8] = [b',', b' ', b'"', b'a', 0x01, 0x1f, 0x80, 0xff];
+        let mut cases: Vec<Vec<u8>> = Vec::new();
+        // Every string of up to 5 letters, and each padded past a word.
+        for len in 0..=5u32 {
+            for n in 0..ALPHABET.len().pow(len) {
+                let mut s = Vec::new();
+                let mut k = n;
+                for _ in 0..len {
+                    s.push(ALPHABET[k % ALPHABET.len()]);
+                    k /= ALPHABET.len();
+                }
+                for pad in [0, 7, 9, 120, 124, 250, 254] {
+                    let mut p = vec![b'x'; pad];
+                    p.extend_from_slice(&s);
+                    cases.push(p);
+                }
+            }
+        }
+        for s in &cases {
+            assert_eq!(client_end(s), client_end_bytewise(s), "{s:?}");
+            assert_eq!(server_end(s), server_end_bytewise(s), "{s:?}");
+        }
+    }
 }

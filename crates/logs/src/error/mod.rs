@@ -80,25 +80,6 @@ impl Level {
         }
     }
 
-    #[inline]
-    fn from_bytes(b: &[u8]) -> Option<Level> {
-        // `error` is by far the most common.
-        if b == b"error" {
-            return Some(Level::Error);
-        }
-        Some(match b {
-            b"emerg" => Level::Emerg,
-            b"alert" => Level::Alert,
-            b"crit" => Level::Crit,
-            b"error" => Level::Error,
-            b"warn" => Level::Warn,
-            b"notice" => Level::Notice,
-            b"info" => Level::Info,
-            b"debug" => Level::Debug,
-            _ => return None,
-        })
-    }
-
     /// `[error]` or more severe.
     pub fn is_error_or_worse(self) -> bool {
         self <= Level::Error
@@ -243,6 +224,70 @@ pub(crate) fn parse_lazy<'a>(raw: &'a [u8], tc: &mut TimeCache) -> (ErrorEntry<'
     }
 }
 
+/// What the scanner needs from a header: the time, the level, the digits
+/// of `*N` and the body (the text after `PID#TID: ` and any `*N `).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Head<'a> {
+    pub time: LocalTime,
+    pub level: Level,
+    /// The connection number's digits, read only when needed.
+    pub conn_digits: Option<&'a [u8]>,
+    pub body: &'a [u8],
+}
+
+impl Head<'_> {
+    /// The `*N` connection number.
+    #[inline]
+    pub(crate) fn conn(&self) -> Option<u64> {
+        self.conn_digits.map(|d| digits(d, 0).0)
+    }
+}
+
+/// The header of `raw` (already without its newline) without building an
+/// [`ErrorEntry`]: the scanner settles most entries from this alone.
+#[inline]
+pub(crate) fn scan_head<'a>(raw: &'a [u8], tc: &mut TimeCache) -> Option<Head<'a>> {
+    let (time, level, _, _, body_start) = parse_header(raw, tc)?;
+    let (conn_digits, body) = split_conn(&raw[body_start..]);
+    Some(Head {
+        time,
+        level,
+        conn_digits,
+        body,
+    })
+}
+
+/// `*N rest` → (the digits of `N`, `rest`); `(None, body)` without `*N `.
+#[inline]
+fn split_conn(body: &[u8]) -> (Option<&[u8]>, &[u8]) {
+    if body.first() == Some(&b'*') {
+        let end = digit_run(body, 1);
+        if end > 1 && body.get(end) == Some(&b' ') {
+            return (Some(&body[1..end]), &body[end + 1..]);
+        }
+    }
+    (None, body)
+}
+
+/// The entry as far as [`scan_head`] read it; message, errno, action and
+/// context are filled later by [`split_known`] or [`split_body`].
+#[inline]
+pub(crate) fn entry_from_head<'a>(raw: &'a [u8], head: Option<Head<'a>>) -> ErrorEntry<'a> {
+    ErrorEntry {
+        raw,
+        time: head.map(|h| h.time),
+        level: head.map_or(Level::Unknown, |h| h.level),
+        pid: None,
+        tid: None,
+        conn: None,
+        message: head.map_or(raw, |h| h.body),
+        errno: None,
+        action: None,
+        ctx: Context::default(),
+        truncated: raw.len() + 1 >= NGX_MAX_ERROR_STR,
+    }
+}
+
 /// The header only: time, level, pid, tid, `*N`; the rest of the entry (the
 /// body) is returned for [`split_body`], or `None` without a valid header.
 #[inline]
@@ -278,8 +323,8 @@ pub(crate) fn parse_head<'a>(
     if body.first() == Some(&b'*') {
         let end = digit_run(body, 1);
         if end > 1 && body.get(end) == Some(&b' ') {
-            // The scanner reads the number only for the few entries that
-            // need it (see `conn_before`).
+            // The scanner reads the number only for the entries that need
+            // it (see `Head::conn`).
             if !tc.skip_ids {
                 e.conn = Some(digits(body, 1).0);
             }
@@ -327,7 +372,9 @@ pub(crate) fn split_body<'a>(e: &mut ErrorEntry<'a>, body: &'a [u8]) -> &'a [u8]
     fields
 }
 
-fn trim_newline(mut b: &[u8]) -> &[u8] {
+/// `raw` without trailing CR/LF.
+#[inline]
+pub(crate) fn trim_newline(mut b: &[u8]) -> &[u8] {
     while let [rest @ .., b'\n' | b'\r'] = b {
         b = rest;
     }
@@ -336,7 +383,7 @@ fn trim_newline(mut b: &[u8]) -> &[u8] {
 
 /// The index after the run of ASCII digits at `b[i..]`, eight bytes at a
 /// time (no branch per digit: the run lengths vary from line to line).
-#[inline]
+#[inline(always)]
 fn digit_run(b: &[u8], mut i: usize) -> usize {
     const ZEROS: u64 = 0x3030_3030_3030_3030;
     const ADD: u64 = 0x7676_7676_7676_7676;
@@ -374,6 +421,44 @@ fn digits(b: &[u8], mut i: usize) -> (u64, usize) {
     (n, i)
 }
 
+/// `LEVEL] ` for each level (in [`Level::ALL`] order) as a little-endian
+/// word and the mask of its bytes: the names plus `] ` fit in 8 bytes.
+const LEVEL_WORDS: [(u64, u64); 8] = {
+    let mut out = [(0, 0); 8];
+    let mut i = 0;
+    while i < 8 {
+        let name = Level::ALL[i].as_str().as_bytes();
+        let mut j = 0;
+        while j < name.len() + 2 {
+            let c = if j < name.len() {
+                name[j]
+            } else if j == name.len() {
+                b']'
+            } else {
+                b' '
+            };
+            out[i].0 |= (c as u64) << (8 * j);
+            out[i].1 |= 0xff << (8 * j);
+            j += 1;
+        }
+        i += 1;
+    }
+    out
+};
+
+/// Does `b[21..]` hold the name of `level` (`len` letters) and `] `?
+/// One masked word compare: every valid header is longer than 29 bytes.
+#[inline]
+fn level_closes(b: &[u8], level: Level, len: usize) -> bool {
+    let Some(w) = b.get(21..29) else {
+        return false;
+    };
+    let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+    let (word, mask) = LEVEL_WORDS[level as usize];
+    debug_assert_eq!(mask.count_ones() as usize, 8 * (len + 2));
+    x & mask == word
+}
+
 /// `TIME [LEVEL] PID#TID: ` → fields and the offset of the body.
 #[inline]
 fn parse_header(b: &[u8], tc: &mut TimeCache) -> Option<(LocalTime, Level, u32, u64, usize)> {
@@ -393,9 +478,7 @@ fn parse_header(b: &[u8], tc: &mut TimeCache) -> Option<(LocalTime, Level, u32, 
         (b'd', _) => (Level::Debug, 5),
         _ => return None,
     };
-    if b.get(21 + len..23 + len) != Some(b"] ")
-        || Level::from_bytes(&b[21..21 + len]) != Some(level)
-    {
+    if !level_closes(b, level, len) {
         return None;
     }
     let i = digit_run(b, 23 + len);
@@ -416,18 +499,6 @@ fn parse_header(b: &[u8], tc: &mut TimeCache) -> Option<(LocalTime, Level, u32, 
         (digits(b, 23 + len).0, digits(b, i + 1).0)
     };
     Some((time, level, u32::try_from(pid).ok()?, tid, k))
-}
-
-/// The `*N` connection number written just before `body` (a suffix of
-/// `raw`), for parsers that skipped it.
-pub(crate) fn conn_before(raw: &[u8], body: &[u8]) -> Option<u64> {
-    let off = (body.as_ptr() as usize).checked_sub(raw.as_ptr() as usize)?;
-    let head = raw.get(..off)?.strip_suffix(b" ")?;
-    let n = head.iter().rev().take_while(|c| c.is_ascii_digit()).count();
-    if n == 0 || head.get(head.len() - n - 1) != Some(&b'*') {
-        return None;
-    }
-    Some(digits(head, head.len() - n).0)
 }
 
 /// Digits (at most 19 of them, so no overflow) → number.

@@ -16,8 +16,8 @@ use super::{Evidence, ScanCtx, bump_time};
 use crate::LocalTime;
 use crate::catalog::{self, ClientStatus, Kind};
 use crate::error::{
-    ErrorEntry, Level, TimeCache, UpstreamField, parse_fields, parse_head, parse_upstream_only,
-    split_body, split_known,
+    ErrorEntry, Level, TimeCache, UpstreamField, entry_from_head, parse_fields,
+    parse_upstream_only, scan_head, split_body, split_known, trim_newline,
 };
 use crate::hash::FxMap;
 use crate::join::{self, JoinMatch};
@@ -48,6 +48,19 @@ pub(crate) const NOTABLE: [Kind; 10] = [
     Kind::ResolverIo,
 ];
 
+/// `NOTABLE_SLOT[kind.index()]`: the kind's index in [`NOTABLE`], or
+/// [`NOT_NOTABLE`].
+const NOTABLE_SLOT: [u8; NKIND] = {
+    let mut slots = [NOT_NOTABLE; NKIND];
+    let mut i = 0;
+    while i < NOTABLE.len() {
+        slots[NOTABLE[i].index()] = i as u8;
+        i += 1;
+    }
+    slots
+};
+const NOT_NOTABLE: u8 = u8::MAX;
+
 /// Error-log counts for a chunk, or for everything read so far.
 #[derive(Debug, Clone)]
 pub(crate) struct ErrorAcc {
@@ -74,7 +87,10 @@ pub(crate) struct ErrorAcc {
     /// Whether the last dated entry was inside the window (for garbage lines).
     in_window: bool,
     recent: VecDeque<(u64, Cause, i64)>,
-    pending: Vec<usize>,
+    /// Disabled warnings still waiting for their failure: the event's
+    /// index, its connection and time (kept here so the search does not
+    /// visit the events).
+    pending: Vec<(usize, u64, i64)>,
     tc: TimeCache,
 }
 
@@ -258,8 +274,10 @@ impl ErrorAcc {
 
     /// Count one entry (`lines` physical lines).
     pub fn add_entry(&mut self, raw: &[u8], lines: u64, cx: &ScanCtx<'_>) {
-        let (mut e, body) = parse_head(raw, &mut self.tc);
-        if let Some(t) = e.time {
+        let raw = trim_newline(raw);
+        let head = scan_head(raw, &mut self.tc);
+        let time = head.map(|h| h.time);
+        if let Some(t) = time {
             self.in_window = cx.in_window(t);
             if !self.in_window {
                 return;
@@ -267,27 +285,45 @@ impl ErrorAcc {
         }
         self.lines += lines;
         self.entries += 1;
-        self.by_level[e.level as usize] += 1;
-        bump_time(&mut self.first, &mut self.last, e.time);
+        self.by_level[head.map_or(Level::Unknown, |h| h.level) as usize] += 1;
+        bump_time(&mut self.first, &mut self.last, time);
+        let body = head.map(|h| h.body);
         // Frequent messages that need no further parsing.
         if let Some(k) = body.and_then(catalog::quick_kind) {
             self.by_kind[k.index()] += 1;
-            if let Some(i) = NOTABLE.iter().position(|n| *n == k) {
-                self.notable[i].add(e.time, e.raw, k);
-            }
+            self.note(k, time, raw);
             return;
         }
-        let known = body.and_then(catalog::templates::lookup);
-        if let Some(b) = body {
-            e.conn = crate::error::conn_before(raw, b);
+        let mut e = entry_from_head(raw, head);
+        e.conn = head.and_then(|h| h.conn());
+        self.add_parsed(e, body, lines, cx);
+    }
+
+    /// Keep `raw` as evidence if entries of `kind` are notable.
+    #[inline]
+    fn note(&mut self, kind: Kind, time: Option<LocalTime>, raw: &[u8]) {
+        let slot = NOTABLE_SLOT[kind.index()];
+        if slot != NOT_NOTABLE {
+            self.notable[usize::from(slot)].add(time, raw, kind);
         }
+    }
+
+    /// Count an entry that needs its message and context parsed.
+    fn add_parsed<'a>(
+        &mut self,
+        mut e: ErrorEntry<'a>,
+        body: Option<&'a [u8]>,
+        lines: u64,
+        cx: &ScanCtx<'_>,
+    ) {
+        let known = body.and_then(catalog::templates::lookup);
         let fields = match (body, known) {
             (Some(b), Some(t)) => split_known(&mut e, b, t),
             (Some(b), None) => split_body(&mut e, b),
             _ => &[],
         };
-        let c = match known {
-            Some(t) => t.class,
+        let c = match known.and_then(|t| t.class(e.level, e.conn.is_some())) {
+            Some(c) => c,
             None => catalog::classify(&e),
         };
         self.by_kind[c.kind.index()] += 1;
@@ -313,9 +349,7 @@ impl ErrorAcc {
         if disabled {
             self.disabled(&e, uf);
         }
-        if let Some(i) = NOTABLE.iter().position(|k| *k == c.kind) {
-            self.notable[i].add(e.time, e.raw, c.kind);
-        }
+        self.note(c.kind, e.time, e.raw);
         let Some(cause) = c.cause.filter(|_| c.upstream_error) else {
             return;
         };
@@ -388,16 +422,17 @@ impl ErrorAcc {
                 server: self.put(server),
                 scheme: self.put(scheme),
                 cause: Some(cause),
-                conn: None,
             };
             self.events.push(Event::Disabled(ev));
         }
         // Pair with a `temporarily disabled` warning on the same connection.
         if let (Some(conn), Some(t)) = (e.conn, e.time) {
-            if let Some(p) = self.pending.iter().position(|&i| {
-                matches!(&self.events[i], Event::Disabled(d) if d.conn == Some(conn) && t.0 - d.time <= 1)
-            }) {
-                let i = self.pending.swap_remove(p);
+            if let Some(p) = self
+                .pending
+                .iter()
+                .position(|&(_, c, dt)| c == conn && t.0 - dt <= 1)
+            {
+                let (i, _, _) = self.pending.swap_remove(p);
                 if let Event::Disabled(d) = &mut self.events[i] {
                     d.cause = Some(cause);
                 }
@@ -432,11 +467,10 @@ impl ErrorAcc {
             server: self.put(e.ctx.server.unwrap_or(b"")),
             scheme: self.put(uf.map_or(&b""[..], |u| u.scheme)),
             cause,
-            conn: e.conn,
         };
         self.events.push(Event::Disabled(ev));
-        if cause.is_none() && e.conn.is_some() {
-            self.pending.push(self.events.len() - 1);
+        if let (None, Some(conn)) = (cause, e.conn) {
+            self.pending.push((self.events.len() - 1, conn, t.0));
             if self.pending.len() > 16 {
                 self.pending.remove(0);
             }

@@ -133,7 +133,6 @@ pub(crate) struct DisabledEv {
     pub server: Span,
     pub scheme: Span,
     pub cause: Option<Cause>,
-    pub conn: Option<u64>,
 }
 
 /// One `no live upstreams` entry, counted once attributed.

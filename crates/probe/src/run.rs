@@ -441,11 +441,11 @@ const IDENTIFY_FLOOR: Duration = Duration::from_millis(250);
 /// fast, while a busy peer that made nginx's request wait keeps the whole
 /// timeout. The exchanges first run all at once, so a peer silent to every
 /// foreign protocol costs one such timeout, not one per protocol. When none
-/// shows a protocol and some stay silent, the peer may serve one connection
-/// at a time (one worker sitting on a connection whose opening it takes for
-/// the start of a long request, while the others queue): the silent ones
-/// are then tried again one after another, as nginx's next request would
-/// find it. The result keeps the order of [`identification_order`] and ends
+/// shows a protocol, some stay silent and nothing after the first silent
+/// one got a reaction, the peer may serve one connection at a time (one
+/// worker sitting on a connection whose opening it takes for the start of a
+/// long request, while the later ones queue): the silent ones are then
+/// tried again one after another, as nginx's next request would find it. The result keeps the order of [`identification_order`] and ends
 /// at the first exchange that shows a protocol or whose connect failed.
 async fn identify(
     target: &Target,
@@ -476,7 +476,19 @@ async fn identify(
         .iter()
         .any(|r| r.as_ref().is_none_or(|ex| ex.speaks.is_protocol()));
     let silent = |r: &Option<Exchange>| matches!(r, Some(ex) if ex.speaks == Speaks::Silent);
-    if conclusive || results.len() < 2 || !results.iter().any(silent) {
+    // Connections are accepted in the order they were opened. A peer that
+    // reacted to a later one while an earlier one still sat silent (well
+    // before that one's wait ended and closed it) serves connections side
+    // by side: its silences are its answers.
+    let first_silent = results.iter().position(silent);
+    let side_by_side = first_silent.is_some_and(|f| {
+        let held_ms = results[f].as_ref().map_or(0.0, |ex| ex.ms);
+        results[f + 1..]
+            .iter()
+            .flatten()
+            .any(|ex| ex.speaks != Speaks::Silent && ex.ms < held_ms / 2.0)
+    });
+    if conclusive || results.len() < 2 || first_silent.is_none() || side_by_side {
         return in_order(results.into_iter());
     }
     for (slot, &sent) in order.iter().enumerate() {

@@ -18,6 +18,8 @@ use std::process::Command;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::util::{json, top_findings};
+
 /// The SPEC's root-cause codes.
 const CAUSES: &[&str] = &[
     "upstream-down",
@@ -99,13 +101,7 @@ fn check(dir: &Path) -> Result<(), String> {
         .args(["--offline", "--format", "json", "--no-color"])
         .output()
         .map_err(|e| format!("cannot run badgateway: {e}"))?;
-    let v: Value = serde_json::from_slice(&out.stdout).map_err(|e| {
-        format!(
-            "no JSON ({e}); exit {:?}; stderr: {}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })?;
+    let v = json(&out)?;
     let mut errs = shape_errors(&v);
     if out.status.code() != Some(1) {
         errs.push(format!(
@@ -114,11 +110,7 @@ fn check(dir: &Path) -> Result<(), String> {
         ));
     }
     let findings = v["findings"].as_array().cloned().unwrap_or_default();
-    let found: Vec<String> = findings
-        .iter()
-        .take(4)
-        .map(|f| format!("{} {}", f["cause"], f["upstream"]))
-        .collect();
+    let found = top_findings(&v);
     let top = findings.first().cloned().unwrap_or(Value::Null);
     if top["cause"] != expect.cause.as_str() {
         errs.push(format!("expected {} first, found {found:?}", expect.cause));

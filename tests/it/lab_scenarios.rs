@@ -9,25 +9,16 @@ use std::process::Command;
 
 use badgateway_lab::require_nginx;
 use badgateway_lab::scenario;
-use serde_json::Value;
 
-fn exe() -> &'static std::path::Path {
-    std::path::Path::new(env!("CARGO_BIN_EXE_badgateway"))
-}
+use crate::util::{json, top_findings};
 
 /// Run one scenario; `Err` says what the diagnosis concluded instead.
 fn check(name: &str) -> Result<(), String> {
-    let out = Command::new(exe())
+    let out = Command::new(env!("CARGO_BIN_EXE_badgateway"))
         .args(["lab", name, "--format", "json", "--no-color"])
         .output()
         .map_err(|e| format!("cannot run badgateway: {e}"))?;
-    let v: Value = serde_json::from_slice(&out.stdout).map_err(|e| {
-        format!(
-            "no JSON ({e}); exit {:?}; stderr: {}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })?;
+    let v = json(&out)?;
     if out.status.code() != Some(1) {
         return Err(format!(
             "exit {:?}, expected 1 (problems found)",
@@ -49,15 +40,7 @@ fn check(name: &str) -> Result<(), String> {
     if !failed && !logged {
         return Err(format!("nothing failed: statuses {statuses}"));
     }
-    let found: Vec<String> = v["findings"]
-        .as_array()
-        .map(|fs| {
-            fs.iter()
-                .take(4)
-                .map(|f| format!("{} {}", f["cause"], f["upstream"]))
-                .collect()
-        })
-        .unwrap_or_default();
+    let found = top_findings(&v);
     if top["cause"] != expect["cause"] {
         return Err(format!(
             "expected {} first, found {found:?}",

@@ -81,16 +81,17 @@ impl<'a> Ctx<'a> {
                 lport != port
                     && lport.abs_diff(port) <= spread
                     && covers(lip, ip)
-                    && !self.is_nginx(l, lport)
+                    && !self.is_nginx(l)
             })
             .collect()
     }
 
-    /// Whether a listener on `port` is nginx's own.
-    pub fn is_nginx(&self, l: &Listener, port: u16) -> bool {
+    /// Whether a listener is nginx's own.
+    pub fn is_nginx(&self, l: &Listener) -> bool {
         match l.process.as_deref() {
             Some(p) => p.starts_with("nginx"),
-            None => self.ev.nginx.listen_ports.contains(&port),
+            None => split_ip_port(&l.address)
+                .is_some_and(|(_, port)| self.ev.nginx.listen_ports.contains(&port)),
         }
     }
 
@@ -113,16 +114,24 @@ impl<'a> Ctx<'a> {
     /// path, or the same port on an address the pool's `listen` covers (a
     /// bare port listens on every address).
     pub fn php_pool(&self, addr: &str) -> Option<&'a PhpPool> {
-        let pools = &self.ev.host.php_pools;
         if let Some(path) = addr.strip_prefix("unix:") {
-            return pools.iter().find(|p| p.listen == path);
+            return self.php_pool_at(path);
         }
         let (ip, port) = split_ip_port(addr)?;
-        pools.iter().find(|p| match p.listen.parse::<u16>() {
-            Ok(bare) => bare == port,
-            Err(_) => split_ip_port(&p.listen)
-                .is_some_and(|(lip, lport)| lport == port && covers(lip, ip)),
-        })
+        self.ev
+            .host
+            .php_pools
+            .iter()
+            .find(|p| match p.listen.parse::<u16>() {
+                Ok(bare) => bare == port,
+                Err(_) => split_ip_port(&p.listen)
+                    .is_some_and(|(lip, lport)| lport == port && covers(lip, ip)),
+            })
+    }
+
+    /// The PHP-FPM pool listening on the unix socket `path`.
+    pub fn php_pool_at(&self, path: &str) -> Option<&'a PhpPool> {
+        self.ev.host.php_pools.iter().find(|p| p.listen == path)
     }
 
     /// The local PHP-FPM pool behind a TCP `addr` whose

@@ -75,7 +75,7 @@ pub fn refused(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
     let same_port: Vec<_> = ctx
         .listening_on_port(port)
         .into_iter()
-        .filter(|l| !ctx.is_nginx(l, port))
+        .filter(|l| !ctx.is_nginx(l))
         .collect();
     // A neighbouring port that nginx already uses for another backend is
     // that backend, not where this one went.
@@ -210,7 +210,7 @@ pub fn socket_missing(ctx: &Ctx<'_>, g: &LogGroup, d: &mut Draft) {
     d.confidence = 0.95;
     match alternatives.first() {
         Some(alt) => {
-            let pool = ctx.ev.host.php_pools.iter().find(|p| p.listen == alt.path);
+            let pool = ctx.php_pool_at(&alt.path);
             let owner = pool
                 .map(|p| format!(" (PHP-FPM pool '{}', {})", p.name, p.defined_at))
                 .unwrap_or_default();
